@@ -1,0 +1,84 @@
+//! What the generated code calls. Not a public API: names and shapes change without notice.
+
+pub use crate::entity::{Authed, Entity};
+pub use crate::table::{Method, Policy, ROUTES, RouteDecl, TypeKey, mount, type_key};
+pub use axum;
+pub use linkme;
+
+/// `a == b`, usable in constants (the compile-time entity table check).
+pub const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A string built at compile time, so a const panic can name values it only knows then.
+pub struct ConstMessage {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl ConstMessage {
+    /// An empty message.
+    pub const fn new() -> Self {
+        Self {
+            buf: [0; 512],
+            len: 0,
+        }
+    }
+
+    /// Appends `s`, truncated at a character boundary when the buffer is full.
+    pub const fn push(mut self, s: &str) -> Self {
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() && self.len < self.buf.len() {
+            self.buf[self.len] = bytes[i];
+            self.len += 1;
+            i += 1;
+        }
+        self
+    }
+
+    /// The message so far.
+    pub const fn as_str(&self) -> &str {
+        let mut len = self.len;
+        loop {
+            match core::str::from_utf8(self.buf.split_at(len).0) {
+                Ok(s) => return s,
+                Err(_) => len -= 1,
+            }
+        }
+    }
+}
+
+impl Default for ConstMessage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn const_helpers_work_in_constants() {
+        const EQ: bool = str_eq("users", "users");
+        const NE: bool = str_eq("users", "teachers");
+        const MSG: ConstMessage = ConstMessage::new()
+            .push("table \"")
+            .push("users")
+            .push("\"");
+        const { assert!(EQ && !NE) };
+        assert_eq!(MSG.as_str(), "table \"users\"");
+    }
+}

@@ -1,0 +1,220 @@
+//! Entities (users, teachers, ...): the trait, loading one by the token's id, and injection.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use futures_util::future::BoxFuture;
+
+use crate::error::AuthError;
+use crate::guard::Context;
+use crate::token::Claims;
+
+/// A kind of authenticated caller: a row type of the application (users, teachers, ...).
+///
+/// A token names its entity by table name and id (`table_name` and `sub` claims). A handler
+/// declared with `entity = "users"` receives the loaded `User` as its first parameter.
+///
+/// ```
+/// # extern crate jwt_router_runtime as jwt_router;
+/// use jwt_router::{Entity, StoreError};
+///
+/// #[derive(Clone)]
+/// struct Db; // your pool or repository; reached from the app state by axum's `FromRef`
+///
+/// struct User { id: i64, name: String }
+///
+/// impl Entity for User {
+///     const TABLE_NAME: &'static str = "users";
+///     type Id = i64;
+///     type Store = Db;
+///
+///     fn id(&self) -> i64 { self.id }
+///
+///     async fn load(_db: &Db, id: &i64) -> Result<Option<Self>, StoreError> {
+///         Ok(Some(User { id: *id, name: "Ada".into() })) // a query in a real app
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a jwt-router entity",
+    label = "the entity parameter's type must implement `jwt_router::Entity`",
+    note = "implement it: `impl jwt_router::Entity for {Self} {{ const TABLE_NAME: &'static str = \"users\"; type Id = i64; type Store = Db; fn id(&self) -> i64 {{ .. }} async fn load(db: &Db, id: &i64) -> Result<Option<Self>, jwt_router::StoreError> {{ .. }} }}`"
+)]
+pub trait Entity: Sized + Send + Sync + 'static {
+    /// The table name tokens carry in `table_name` and routes name in `entity = "..."`.
+    const TABLE_NAME: &'static str;
+    /// The id type; tokens carry it as a string in `sub`.
+    type Id: FromStr + Display + Send + Sync + 'static;
+    /// What [`Entity::load`] reads from, reached from the router's state by axum's `FromRef`.
+    type Store: Clone + Send + Sync + 'static;
+
+    /// This entity's id, to mint tokens for it.
+    fn id(&self) -> Self::Id;
+
+    /// Loads the entity with `id`: `Ok(None)` if it does not exist (the request gets 401),
+    /// `Err` if the store failed (503).
+    fn load(
+        store: &Self::Store,
+        id: &Self::Id,
+    ) -> impl Future<Output = Result<Option<Self>, StoreError>> + Send;
+
+    /// Whether this entity may still authenticate; `false` refuses its tokens with 403.
+    fn is_active(&self) -> bool {
+        true
+    }
+}
+
+/// The error an entity store returns from [`Entity::load`]; the request gets a 503.
+#[derive(Debug)]
+pub struct StoreError(Box<dyn std::error::Error + Send + Sync>);
+
+impl StoreError {
+    /// Wraps the store's own error.
+    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(source.into())
+    }
+}
+
+impl Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "entity store error: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// Extractor of the caller's entity, for handlers written without the macros:
+/// `async fn me(Authed(user): Authed<User>) -> ...`. Checks the token's table against
+/// `E::TABLE_NAME` (403), loads the entity (401 if gone, 503 if the store fails).
+#[derive(Debug, Clone)]
+pub struct Authed<E>(pub E);
+
+impl<S, E> FromRequestParts<S> for Authed<E>
+where
+    S: Send + Sync,
+    E: Entity,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(ctx) = parts.extensions.get::<Arc<Context>>().cloned() else {
+            return Err(AuthError::Misconfigured(
+                "the jwt-router guard layer is not installed on this route",
+            )
+            .into_response());
+        };
+        let Some(claims) = parts.extensions.get::<Claims>() else {
+            return Err(ctx.respond(&AuthError::MissingToken));
+        };
+        ctx.entities
+            .load::<E>(claims)
+            .await
+            .map(Authed)
+            .map_err(|err| ctx.respond(&err))
+    }
+}
+
+type Loaded = Result<Box<dyn Any + Send>, AuthError>;
+type Loader = Box<dyn Fn(&str) -> BoxFuture<'static, Loaded> + Send + Sync>;
+
+/// An entity type registered with the builder, not yet tied to a state value.
+pub(crate) struct EntityReg<S> {
+    pub(crate) table: &'static str,
+    pub(crate) type_name: &'static str,
+    type_id: TypeId,
+    make_loader: fn(&S) -> Loader,
+}
+
+impl<S> EntityReg<S> {
+    pub(crate) fn of<E: Entity>() -> Self
+    where
+        E::Store: FromRef<S>,
+    {
+        Self {
+            table: E::TABLE_NAME,
+            type_name: std::any::type_name::<E>(),
+            type_id: TypeId::of::<E>(),
+            make_loader: loader_for::<E, S>,
+        }
+    }
+}
+
+impl<S> Clone for EntityReg<S> {
+    fn clone(&self) -> Self {
+        Self { ..*self }
+    }
+}
+
+fn loader_for<E: Entity, S>(state: &S) -> Loader
+where
+    E::Store: FromRef<S>,
+{
+    let store = E::Store::from_ref(state);
+    Box::new(move |sub| {
+        let store = store.clone();
+        let id = sub.parse::<E::Id>().ok();
+        Box::pin(async move {
+            let id = id.ok_or(AuthError::InvalidToken(
+                "the token's subject is not a valid id",
+            ))?;
+            match E::load(&store, &id).await {
+                Err(err) => {
+                    tracing::warn!(table = E::TABLE_NAME, error = %err, "entity store failed");
+                    Err(AuthError::StoreUnavailable)
+                }
+                Ok(None) => Err(AuthError::EntityNotFound),
+                Ok(Some(entity)) if !entity.is_active() => Err(AuthError::AccountDisabled),
+                Ok(Some(entity)) => Ok(Box::new(entity) as Box<dyn Any + Send>),
+            }
+        })
+    })
+}
+
+/// The loaders of every registered entity, bound to the router's state.
+pub(crate) struct Entities(HashMap<&'static str, (TypeId, Loader)>);
+
+impl Entities {
+    pub(crate) fn bind<S>(regs: &[EntityReg<S>], state: &S) -> Self {
+        Self(
+            regs.iter()
+                .map(|reg| (reg.table, (reg.type_id, (reg.make_loader)(state))))
+                .collect(),
+        )
+    }
+
+    /// The caller's entity of type `E`, loaded by the claims' id.
+    pub(crate) async fn load<E: Entity>(&self, claims: &Claims) -> Result<E, AuthError> {
+        if claims.table_name != E::TABLE_NAME {
+            return Err(AuthError::WrongEntity {
+                expected: E::TABLE_NAME,
+                found: claims.table_name.clone(),
+            });
+        }
+        let Some((type_id, loader)) = self.0.get(E::TABLE_NAME) else {
+            return Err(AuthError::Misconfigured(
+                "the handler's entity type is not registered with JwtRoutes::builder().entity::<E>()",
+            ));
+        };
+        if *type_id != TypeId::of::<E>() {
+            return Err(AuthError::Misconfigured(
+                "another type is registered for this entity's table",
+            ));
+        }
+        let entity = loader(&claims.sub).await?;
+        entity
+            .downcast::<E>()
+            .map(|entity| *entity)
+            .map_err(|_| AuthError::Misconfigured("the entity loader returned another type"))
+    }
+}

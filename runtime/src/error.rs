@@ -1,0 +1,158 @@
+//! One error type for every rejection, rendered as `{"error": code, "message": text}`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Why the guard or an extractor refused a request.
+///
+/// Every variant maps to a status, a stable machine-readable `code` and a human `message`;
+/// [`IntoResponse`] renders it as `{"error": code, "message": message}`. 401 responses carry
+/// `WWW-Authenticate: Bearer`, with `error="invalid_token"` when a token was presented
+/// (RFC 6750 §3). Replace the rendering with [`JwtRoutesBuilder::error_response`].
+///
+/// [`JwtRoutesBuilder::error_response`]: crate::JwtRoutesBuilder::error_response
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The route needs a token and the request carries none (401 `missing_token`).
+    MissingToken,
+    /// The request carries credentials in a form that is refused, e.g. two `Authorization`
+    /// headers or another scheme than Bearer (401 `invalid_request`).
+    InvalidRequest(&'static str),
+    /// The token is malformed, forged, or fails a check (401 `invalid_token`).
+    InvalidToken(&'static str),
+    /// The token's `exp` has passed (401 `token_expired`).
+    ExpiredToken,
+    /// The token is valid but its entity no longer exists (401 `unknown_entity`).
+    EntityNotFound,
+    /// The token belongs to another entity type than the route's (403 `wrong_entity`).
+    WrongEntity {
+        /// The table the route declares.
+        expected: &'static str,
+        /// The `table_name` claim of the token.
+        found: String,
+    },
+    /// The entity exists but [`Entity::is_active`](crate::Entity::is_active) says no (403 `account_disabled`).
+    AccountDisabled,
+    /// The entity store failed while loading the caller (503 `store_unavailable`).
+    StoreUnavailable,
+    /// The entity named by the route is not registered with the builder, or the guard layer is
+    /// not installed on this route: a server misconfiguration (500 `misconfigured`).
+    Misconfigured(&'static str),
+}
+
+impl AuthError {
+    /// The HTTP status of this rejection.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingToken
+            | Self::InvalidRequest(_)
+            | Self::InvalidToken(_)
+            | Self::ExpiredToken
+            | Self::EntityNotFound => StatusCode::UNAUTHORIZED,
+            Self::WrongEntity { .. } | Self::AccountDisabled => StatusCode::FORBIDDEN,
+            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code put in the body's `error` field.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidToken(_) => "invalid_token",
+            Self::ExpiredToken => "token_expired",
+            Self::EntityNotFound => "unknown_entity",
+            Self::WrongEntity { .. } => "wrong_entity",
+            Self::AccountDisabled => "account_disabled",
+            Self::StoreUnavailable => "store_unavailable",
+            Self::Misconfigured(_) => "misconfigured",
+        }
+    }
+
+    /// The `WWW-Authenticate` value this rejection calls for, if any (RFC 6750 §3).
+    pub fn www_authenticate(&self) -> Option<HeaderValue> {
+        let value = match self {
+            Self::MissingToken => "Bearer",
+            Self::InvalidRequest(_) => "Bearer error=\"invalid_request\"",
+            Self::InvalidToken(_) | Self::ExpiredToken | Self::EntityNotFound => {
+                "Bearer error=\"invalid_token\""
+            }
+            Self::WrongEntity { .. } => "Bearer error=\"insufficient_scope\"",
+            _ => return None,
+        };
+        Some(HeaderValue::from_static(value))
+    }
+
+    /// The default JSON rendering, for custom renderers that want to start from it.
+    pub fn default_response(&self) -> Response {
+        let body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if let Some(value) = self.www_authenticate() {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingToken => f.write_str("this route needs a bearer token"),
+            Self::InvalidRequest(why) | Self::InvalidToken(why) | Self::Misconfigured(why) => {
+                f.write_str(why)
+            }
+            Self::ExpiredToken => f.write_str("the token has expired"),
+            Self::EntityNotFound => f.write_str("the token's entity no longer exists"),
+            Self::WrongEntity { expected, found } => write!(
+                f,
+                "this route is for `{expected}` tokens, not `{found}` tokens"
+            ),
+            Self::AccountDisabled => f.write_str("this account is disabled"),
+            Self::StoreUnavailable => f.write_str("the entity store is unavailable, try again"),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        self.default_response()
+    }
+}
+
+/// How rejections become responses: the default JSON, or the application's own renderer.
+type Render = dyn Fn(&AuthError) -> Response + Send + Sync;
+
+#[derive(Clone, Default)]
+pub(crate) struct Responder(Option<Arc<Render>>);
+
+impl Responder {
+    pub(crate) fn custom(render: impl Fn(&AuthError) -> Response + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(render)))
+    }
+
+    pub(crate) fn respond(&self, err: &AuthError) -> Response {
+        let Some(render) = &self.0 else {
+            return err.default_response();
+        };
+        let mut response = render(err);
+        // A 401 without a challenge breaks RFC 7235 clients; keep ours if the renderer forgot it.
+        if response.status() == StatusCode::UNAUTHORIZED
+            && !response.headers().contains_key(header::WWW_AUTHENTICATE)
+            && let Some(value) = err.www_authenticate()
+        {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}

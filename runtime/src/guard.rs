@@ -1,0 +1,280 @@
+//! The guard: one policy decision per request, by the route template axum matched.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use axum::extract::MatchedPath;
+use axum::http::{HeaderMap, Request, header};
+use axum::response::Response;
+use futures_util::future::{Either, Ready, ready};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::entity::Entities;
+use crate::error::{AuthError, Responder};
+use crate::table::{Method, Policy};
+use crate::token::TokenKeys;
+
+/// The query parameter that carries a token when [`query_token`](crate::JwtRoutesBuilder::query_token) is on.
+pub(crate) const QUERY_PARAM: &str = "auth";
+
+/// A route's rule: its policy and the entity table it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rule {
+    pub(crate) policy: Policy,
+    pub(crate) entity: Option<&'static str>,
+}
+
+/// Deny by default: what every route that is not in the table gets.
+const AUTHED: Rule = Rule {
+    policy: Policy::Authed,
+    entity: None,
+};
+
+/// (matched template, method) -> rule, built once at startup; one hash lookup per request.
+#[derive(Debug, Default)]
+pub(crate) struct Policies(HashMap<Box<str>, [Option<Rule>; Method::ALL.len()]>);
+
+impl Policies {
+    pub(crate) fn insert(&mut self, path: &str, method: Method, rule: Rule) {
+        self.0.entry(path.into()).or_default()[method as usize] = Some(rule);
+    }
+
+    pub(crate) fn rule(&self, method: &axum::http::Method, template: Option<&str>) -> Rule {
+        let (Some(row), Some(method)) = (
+            template.and_then(|t| self.0.get(t)),
+            Method::from_http(method),
+        ) else {
+            return AUTHED;
+        };
+        let head_as_get = (method == Method::Head).then(|| row[Method::Get as usize]);
+        row[method as usize]
+            .or(head_as_get.flatten())
+            .unwrap_or(AUTHED)
+    }
+}
+
+/// Everything a request needs from jwt-router; shared by the guard and the extractors.
+pub(crate) struct Context {
+    pub(crate) keys: Arc<TokenKeys>,
+    pub(crate) query_token: bool,
+    pub(crate) policies: Arc<Policies>,
+    pub(crate) entities: Entities,
+    pub(crate) responder: Responder,
+}
+
+impl Context {
+    pub(crate) fn respond(&self, err: &AuthError) -> Response {
+        self.responder.respond(err)
+    }
+
+    /// Decides the request: `Ok` lets it through (with the verified claims in its extensions).
+    fn admit<B>(self: &Arc<Self>, req: &mut Request<B>) -> Result<(), AuthError> {
+        let template = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        let rule = if is_cors_preflight(req) {
+            None
+        } else {
+            Some(self.policies.rule(req.method(), template))
+        };
+        tracing::debug!(
+            method = %req.method(),
+            route = template.unwrap_or("<unmatched>"),
+            policy = rule.map_or("preflight", |r| r.policy.as_str()),
+            "jwt-router decision"
+        );
+        if let Some(Rule {
+            policy: Policy::Authed,
+            entity,
+        }) = rule
+        {
+            let token = self.token(req.headers(), req.uri().query())?;
+            let claims = self.keys.verify(&token)?;
+            if let Some(expected) = entity.filter(|table| *table != claims.table_name) {
+                return Err(AuthError::WrongEntity {
+                    expected,
+                    found: claims.table_name,
+                });
+            }
+            req.extensions_mut().insert(claims);
+        }
+        req.extensions_mut().insert(Arc::clone(self));
+        Ok(())
+    }
+
+    /// The request's token: `Authorization: Bearer`, or the `auth` query parameter when enabled.
+    fn token<'r>(
+        &self,
+        headers: &'r HeaderMap,
+        query: Option<&'r str>,
+    ) -> Result<Cow<'r, str>, AuthError> {
+        let from_header = bearer(headers)?;
+        let from_query = match query {
+            Some(query) if self.query_token => query_param(query)?,
+            _ => None,
+        };
+        match (from_header, from_query) {
+            (Some(_), Some(_)) => Err(AuthError::InvalidRequest(
+                "send the token in the Authorization header or the `auth` query parameter, not both",
+            )),
+            (Some(token), None) => Ok(Cow::Borrowed(token)),
+            (None, Some(token)) => Ok(token),
+            (None, None) => Err(AuthError::MissingToken),
+        }
+    }
+}
+
+/// A CORS preflight carries no credentials by definition (Fetch standard), so it is never refused.
+fn is_cors_preflight<B>(req: &Request<B>) -> bool {
+    req.method() == axum::http::Method::OPTIONS
+        && req.headers().contains_key(header::ORIGIN)
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 7235 §2.1).
+fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::InvalidRequest(
+            "send one Authorization header, not several",
+        ));
+    }
+    let malformed = AuthError::InvalidRequest("expected `Authorization: Bearer <token>`");
+    let value = value.to_str().map_err(|_| malformed.clone())?;
+    let (scheme, token) = value.split_once(' ').ok_or(malformed.clone())?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::InvalidRequest(
+            "only the Bearer authorization scheme is accepted",
+        ));
+    }
+    let token = token.trim_start_matches(' ');
+    if token.is_empty() || token.contains(' ') {
+        return Err(malformed);
+    }
+    Ok(Some(token))
+}
+
+fn query_param(query: &str) -> Result<Option<Cow<'_, str>>, AuthError> {
+    let mut found = form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key == QUERY_PARAM);
+    let token = found.next().map(|(_, value)| value);
+    if found.next().is_some() {
+        return Err(AuthError::InvalidRequest(
+            "send one `auth` query parameter, not several",
+        ));
+    }
+    Ok(token)
+}
+
+/// The guard as a tower layer, for routers you build yourself: add it after your routes
+/// (axum applies a layer only to the routes added before it). See [`JwtRoutes::layer`](crate::JwtRoutes::layer).
+#[derive(Clone)]
+pub struct GuardLayer {
+    pub(crate) ctx: Arc<Context>,
+}
+
+impl<I> Layer<I> for GuardLayer {
+    type Service = Guard<I>;
+
+    fn layer(&self, inner: I) -> Self::Service {
+        Guard {
+            inner,
+            ctx: Arc::clone(&self.ctx),
+        }
+    }
+}
+
+/// The service [`GuardLayer`] wraps around each route.
+#[derive(Clone)]
+pub struct Guard<I> {
+    inner: I,
+    ctx: Arc<Context>,
+}
+
+impl<I, B> Service<Request<B>> for Guard<I>
+where
+    I: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = I::Error;
+    type Future = Either<I::Future, Ready<Result<Response, I::Error>>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        match self.ctx.admit(&mut req) {
+            Ok(()) => Either::Left(self.inner.call(req)),
+            Err(err) => {
+                tracing::debug!(code = err.code(), "jwt-router refused the request");
+                Either::Right(ready(Ok(self.ctx.respond(&err))))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(values: &[&'static str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(header::AUTHORIZATION, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_strict() {
+        assert_eq!(bearer(&headers(&["Bearer abc"])), Ok(Some("abc")));
+        assert_eq!(bearer(&headers(&["bEARER abc"])), Ok(Some("abc")));
+        assert_eq!(bearer(&headers(&[])), Ok(None));
+        for bad in [
+            "Basic abc",
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "abc",
+            "Bearerabc",
+        ] {
+            assert!(bearer(&headers(&[bad])).is_err(), "{bad} accepted");
+        }
+        assert!(bearer(&headers(&["Bearer a", "Bearer a"])).is_err());
+    }
+
+    #[test]
+    fn query_param_refuses_duplicates() {
+        assert_eq!(
+            query_param("x=1&auth=t.o.k").unwrap_or_default().as_deref(),
+            Some("t.o.k")
+        );
+        assert!(query_param("auth=a&auth=b").is_err());
+        assert_eq!(query_param("authx=a").ok(), Some(None));
+    }
+
+    #[test]
+    fn head_follows_get_and_unknown_routes_are_authed() {
+        let mut p = Policies::default();
+        let public = Rule {
+            policy: Policy::Public,
+            entity: None,
+        };
+        p.insert("/a", Method::Get, public);
+        assert_eq!(p.rule(&axum::http::Method::HEAD, Some("/a")), public);
+        assert_eq!(p.rule(&axum::http::Method::POST, Some("/a")), AUTHED);
+        assert_eq!(p.rule(&axum::http::Method::GET, Some("/b")), AUTHED);
+        assert_eq!(p.rule(&axum::http::Method::GET, None), AUTHED);
+        assert_eq!(p.rule(&axum::http::Method::TRACE, Some("/a")), AUTHED);
+    }
+}

@@ -1,0 +1,229 @@
+//! The route table: what the attribute macros declare, collected by linkme across the binary.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+
+use axum::handler::Handler;
+use axum::routing::{MethodFilter, MethodRouter};
+
+/// An HTTP method a route can be declared for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+    Options,
+}
+
+impl Method {
+    /// Every method, in table order.
+    pub const ALL: [Method; 7] = [
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+        Method::Head,
+        Method::Options,
+    ];
+
+    /// The method as written in HTTP, e.g. `GET`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+        }
+    }
+
+    /// The declared method of an HTTP request method, if it is one of the seven.
+    pub fn from_http(method: &axum::http::Method) -> Option<Method> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.as_str() == method.as_str())
+    }
+
+    pub(crate) fn filter(self) -> MethodFilter {
+        match self {
+            Method::Get => MethodFilter::GET,
+            Method::Post => MethodFilter::POST,
+            Method::Put => MethodFilter::PUT,
+            Method::Patch => MethodFilter::PATCH,
+            Method::Delete => MethodFilter::DELETE,
+            Method::Head => MethodFilter::HEAD,
+            Method::Options => MethodFilter::OPTIONS,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a route requires of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Policy {
+    /// No token needed (flask-jwt-router's white-listed routes); mounted under the API prefix.
+    Public,
+    /// Bypasses the guard entirely and is never prefixed (flask-jwt-router's ignored routes).
+    Ignored,
+    /// A valid token is required. The default for every route that is not declared otherwise.
+    Authed,
+}
+
+impl Policy {
+    /// The policy's name as the attributes spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Public => "public",
+            Policy::Ignored => "ignored",
+            Policy::Authed => "authed",
+        }
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A type's identity and name, to check a handler's state type against the router's.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct TypeKey {
+    pub(crate) id: TypeId,
+    pub(crate) name: &'static str,
+}
+
+/// The [`TypeKey`] of `T`; the macros store `type_key::<StateTy>` in each declaration.
+#[doc(hidden)]
+pub fn type_key<T: 'static>() -> TypeKey {
+    TypeKey {
+        id: TypeId::of::<T>(),
+        name: std::any::type_name::<T>(),
+    }
+}
+
+/// One route declared by `#[public]`, `#[ignored]` or `#[authed]`. Written by the macros only.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct RouteDecl {
+    pub method: Method,
+    pub path: &'static str,
+    pub policy: Policy,
+    pub entity: Option<&'static str>,
+    pub handler: &'static str,
+    pub module: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    pub state: fn() -> TypeKey,
+    pub mount: fn(&dyn Any) -> Option<MethodRouter>,
+}
+
+impl RouteDecl {
+    pub(crate) fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+
+    /// Whether the declaration sits in `module` or a module below it.
+    pub(crate) fn is_in(&self, module: &str) -> bool {
+        self.module
+            .strip_prefix(module)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    }
+}
+
+/// Every route declared in the binary, in link order.
+#[doc(hidden)]
+#[linkme::distributed_slice]
+pub static ROUTES: [RouteDecl];
+
+/// Mounts `handler` for `method`, given the router's state as `Any`; `None` if the state is not
+/// an `S`. Called by the closures the macros generate, where `S` is the handler's state type.
+#[doc(hidden)]
+pub fn mount<S, H, T>(state: &dyn Any, method: Method, handler: H) -> Option<MethodRouter>
+where
+    S: Clone + Send + Sync + 'static,
+    H: Handler<T, S>,
+    T: 'static,
+{
+    let state = state.downcast_ref::<S>()?.clone();
+    Some(axum::routing::on(method.filter(), handler).with_state(state))
+}
+
+/// One row of the route table as mounted: full path (with the API prefix) and where it is declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// The declared method.
+    pub method: Method,
+    /// The path axum matches, with the API prefix for public and authed routes.
+    pub path: String,
+    /// The declared policy.
+    pub policy: Policy,
+    /// The entity table the route is for, if it declares one.
+    pub entity: Option<&'static str>,
+    /// The handler function's name.
+    pub handler: &'static str,
+    /// The module the handler is declared in.
+    pub module: &'static str,
+    /// Source file of the declaration.
+    pub file: &'static str,
+    /// Source line of the declaration.
+    pub line: u32,
+}
+
+/// The routes a [`JwtRoutes`](crate::JwtRoutes) mounts; `Display` prints a readable table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteTable(pub Vec<RouteInfo>);
+
+impl fmt::Display for RouteTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header = ["METHOD", "PATH", "POLICY", "ENTITY", "HANDLER", "SOURCE"];
+        let rows: Vec<[String; 6]> = self
+            .0
+            .iter()
+            .map(|r| {
+                [
+                    r.method.to_string(),
+                    r.path.clone(),
+                    r.policy.to_string(),
+                    r.entity.unwrap_or("-").to_owned(),
+                    r.handler.to_owned(),
+                    format!("{}:{}", r.file, r.line),
+                ]
+            })
+            .collect();
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.len());
+            }
+        }
+        let mut line = |cells: [&str; 6]| -> fmt::Result {
+            for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+                if i + 1 == cells.len() {
+                    writeln!(f, "{cell}")?;
+                } else {
+                    write!(f, "{cell:width$}  ")?;
+                }
+            }
+            Ok(())
+        };
+        line(header)?;
+        for row in &rows {
+            line(row.each_ref().map(String::as_str))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,208 @@
+//! Claims, signing and strict verification (jsonwebtoken does the crypto; the rest is checked here).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::Entity;
+use crate::error::AuthError;
+
+/// The claims of a jwt-router token, as the seeds define them.
+///
+/// Also an extractor: a handler that takes `Claims` gets the verified claims of the request
+/// (401 if the route carries no verified token, e.g. a public route called without one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The entity's id, as a string.
+    pub sub: String,
+    /// The entity's table, e.g. `users`: which [`Entity`] the id belongs to.
+    pub table_name: String,
+    /// Issued at, seconds since the Unix epoch.
+    pub iat: u64,
+    /// Expires at, seconds since the Unix epoch. Required.
+    pub exp: u64,
+    /// Not valid before, seconds since the Unix epoch. Checked when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+}
+
+/// Token settings fixed at build time: the key, the pinned algorithm and the time rules.
+pub(crate) struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub(crate) expire: Duration,
+    pub(crate) leeway: u64,
+    pub(crate) max_token_bytes: usize,
+}
+
+impl TokenKeys {
+    pub(crate) fn new(
+        secret: &[u8],
+        expire: Duration,
+        leeway: Duration,
+        max_token_bytes: usize,
+    ) -> Self {
+        // jsonwebtoken checks the signature and the pinned algorithm; its time checks
+        // (60 s default leeway, no `nbf`, `exp == now` accepted) are replaced by `check_times`.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            expire,
+            leeway: leeway.as_secs(),
+            max_token_bytes,
+        }
+    }
+
+    /// A fresh token for the entity `table_name`/`sub`, valid for the configured expiry.
+    pub(crate) fn issue(&self, table_name: &str, sub: String) -> Result<String, AuthError> {
+        let iat = now();
+        let claims = Claims {
+            sub,
+            table_name: table_name.to_owned(),
+            iat,
+            exp: iat.saturating_add(self.expire.as_secs()),
+            nbf: None,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|_| AuthError::Misconfigured("the token could not be signed"))
+    }
+
+    /// A token for an entity of type `E`.
+    pub(crate) fn issue_for<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
+        self.issue(E::TABLE_NAME, id.to_string())
+    }
+
+    /// Verifies `token` strictly and returns its claims. Cheap checks come first so a forged
+    /// token costs no more than a valid one: size, shape, then signature, then claims.
+    pub(crate) fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        if token.len() > self.max_token_bytes {
+            return Err(AuthError::InvalidToken("the token is larger than allowed"));
+        }
+        if token.bytes().filter(|&b| b == b'.').count() != 2 {
+            return Err(AuthError::InvalidToken(
+                "a token has three dot-separated segments",
+            ));
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|err| AuthError::InvalidToken(describe(err.kind())))?;
+        check_header(&data.header)?;
+        check_times(&data.claims, now(), self.leeway)?;
+        Ok(data.claims)
+    }
+}
+
+/// Refuses header fields that would let the token choose its own key or demand extensions
+/// this verifier does not implement (RFC 8725 §2.5, RFC 7515 §4.1.11).
+fn check_header(header: &Header) -> Result<(), AuthError> {
+    if header.crit.is_some() {
+        return Err(AuthError::InvalidToken(
+            "the token has a `crit` header this server does not understand",
+        ));
+    }
+    if header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some() || header.x5c.is_some()
+    {
+        return Err(AuthError::InvalidToken(
+            "the token names its own key (`jku`, `jwk`, `x5u` or `x5c`); keys are never taken from tokens",
+        ));
+    }
+    match &header.typ {
+        Some(typ) if !typ.eq_ignore_ascii_case("JWT") => {
+            Err(AuthError::InvalidToken("the token's `typ` is not JWT"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `exp` (required), `nbf` and `iat` against `now`, with an explicit leeway in seconds.
+pub(crate) fn check_times(claims: &Claims, now: u64, leeway: u64) -> Result<(), AuthError> {
+    if now >= claims.exp.saturating_add(leeway) {
+        return Err(AuthError::ExpiredToken);
+    }
+    if claims
+        .nbf
+        .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+    {
+        return Err(AuthError::InvalidToken(
+            "the token is not valid yet (`nbf`)",
+        ));
+    }
+    if claims.iat > now.saturating_add(leeway) {
+        return Err(AuthError::InvalidToken(
+            "the token was issued in the future (`iat`)",
+        ));
+    }
+    Ok(())
+}
+
+fn describe(kind: &ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidSignature => "the token's signature does not match",
+        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
+            "the token's algorithm is not the one this server uses"
+        }
+        ErrorKind::Base64(_) => "the token is not valid base64url",
+        ErrorKind::Json(_) => "the token's header or claims are not the expected JSON",
+        ErrorKind::Utf8(_) => "the token is not valid UTF-8",
+        _ => "the token is malformed",
+    }
+}
+
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(iat: u64, exp: u64, nbf: Option<u64>) -> Claims {
+        Claims {
+            sub: "1".into(),
+            table_name: "users".into(),
+            iat,
+            exp,
+            nbf,
+        }
+    }
+
+    #[test]
+    fn exp_boundary_is_exclusive_after_leeway() {
+        let c = claims(0, 1000, None);
+        assert_eq!(check_times(&c, 999, 0), Ok(()));
+        assert_eq!(check_times(&c, 1000, 0), Err(AuthError::ExpiredToken));
+        assert_eq!(check_times(&c, 1004, 5), Ok(()));
+        assert_eq!(check_times(&c, 1005, 5), Err(AuthError::ExpiredToken));
+    }
+
+    #[test]
+    fn nbf_and_iat_in_the_future_are_refused_beyond_leeway() {
+        let c = claims(0, 5000, Some(1000));
+        assert_eq!(check_times(&c, 1000, 0), Ok(()));
+        assert!(check_times(&c, 999, 0).is_err());
+        assert_eq!(check_times(&c, 995, 5), Ok(()));
+        assert!(check_times(&c, 994, 5).is_err());
+        let c = claims(1000, 5000, None);
+        assert!(check_times(&c, 999, 0).is_err());
+        assert_eq!(check_times(&c, 995, 5), Ok(()));
+    }
+
+    #[test]
+    fn huge_exp_does_not_overflow() {
+        assert_eq!(
+            check_times(&claims(0, u64::MAX, None), 10, u64::MAX),
+            Ok(())
+        );
+    }
+}

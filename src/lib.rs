@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+pub use jwt_router_macros::{authed, ignored, public};
+pub use jwt_router_runtime::{
+    AuthError, Authed, Claims, ConfigError, Entity, Guard, GuardLayer, JwtRoutes, JwtRoutesBuilder,
+    Method, Policy, RouteInfo, RouteTable, StoreError, Tokens, testing,
+};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use jwt_router_runtime::__private::*;
+}
