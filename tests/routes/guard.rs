@@ -1,0 +1,288 @@
+//! The route decision: public, ignored, authed, and deny by default for everything else.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use jwt_router::testing::token_for;
+use jwt_router::{JwtRoutes, Tokens, authed, ignored, public};
+
+use crate::common::{Db, SECRET, Teacher, User, ada, get as get_uri, request, send, turing};
+
+#[ignored(GET, "/")]
+async fn home() -> &'static str {
+    "home"
+}
+
+#[public(POST, "/register")]
+async fn register(tokens: Tokens) -> String {
+    tokens.create_token::<User>(&1).unwrap_or_default()
+}
+
+#[public(GET, "/open/{id}")]
+async fn open(Path(id): Path<u64>) -> String {
+    format!("open {id}")
+}
+
+#[authed(GET, "/books")]
+async fn books() -> &'static str {
+    "books"
+}
+
+#[authed(GET, "/me", entity = "users")]
+async fn me(user: User) -> String {
+    format!("me {}", user.name)
+}
+
+#[authed(GET, "/teacher", entity = "teachers")]
+async fn teacher(teacher: Teacher, State(db): State<Db>) -> String {
+    format!("teacher {} of {}", teacher.name, db.teachers.len())
+}
+
+fn jwt(query_token: bool) -> JwtRoutes<Db> {
+    JwtRoutes::builder()
+        .secret(SECRET)
+        .api_name("/api/v1")
+        .entity::<User>()
+        .entity::<Teacher>()
+        .query_token(query_token)
+        .module(module_path!())
+        .build()
+        .expect("valid configuration")
+}
+
+fn app_with(db: Db, query_token: bool) -> Router {
+    let hand_written = Router::new()
+        .route("/hand", get(|| async { "hand" }))
+        .nest_service("/static", get(|| async { "static file" }))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "no such route") });
+    jwt(query_token).router_with(db, hand_written)
+}
+
+fn app() -> Router {
+    app_with(Db::seeded(), false)
+}
+
+fn user_token() -> String {
+    token_for(&jwt(false), &ada())
+}
+
+#[tokio::test]
+async fn ignored_route_is_served_unprefixed_without_token() {
+    let reply = get_uri(&app(), "/", None).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, Some("home"))
+    );
+    let prefixed = get_uri(&app(), "/api/v1/", None).await;
+    assert_eq!(prefixed.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn public_route_is_prefixed_and_needs_no_token() {
+    let reply = send(&app(), request("POST", "/api/v1/register", None)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let token = reply.body.as_str().expect("a token");
+    assert_eq!(jwt(false).verify(token).map(|c| c.sub), Ok("1".to_owned()));
+    let unprefixed = send(&app(), request("POST", "/register", None)).await;
+    assert_eq!(unprefixed.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn authed_route_without_token_is_401_json_with_bearer_challenge() {
+    let reply = get_uri(&app(), "/api/v1/books", None).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error_code(), "missing_token");
+    assert!(
+        reply.body["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert_eq!(reply.challenge(), "Bearer");
+}
+
+#[tokio::test]
+async fn authed_route_with_valid_token_is_served() {
+    let reply = get_uri(&app(), "/api/v1/books", Some(&user_token())).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, Some("books"))
+    );
+}
+
+#[tokio::test]
+async fn invalid_token_gets_invalid_token_challenge() {
+    let reply = get_uri(&app(), "/api/v1/books", Some("not.a.token")).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error_code(), "invalid_token");
+    assert_eq!(reply.challenge(), "Bearer error=\"invalid_token\"");
+}
+
+#[tokio::test]
+async fn hand_added_route_is_denied_by_default() {
+    assert_eq!(
+        get_uri(&app(), "/hand", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let reply = get_uri(&app(), "/hand", Some(&user_token())).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, Some("hand"))
+    );
+}
+
+#[tokio::test]
+async fn fallback_never_passes_as_public() {
+    let reply = get_uri(&app(), "/nowhere", None).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::UNAUTHORIZED, "missing_token")
+    );
+    let reply = get_uri(&app(), "/nowhere", Some(&user_token())).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn nested_service_is_protected() {
+    assert_eq!(
+        get_uri(&app(), "/static/a.css", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let reply = get_uri(&app(), "/static/a.css", Some(&user_token())).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, Some("static file"))
+    );
+}
+
+#[tokio::test]
+async fn undeclared_method_on_a_public_path_is_authed() {
+    let reply = send(&app(), request("DELETE", "/api/v1/open/3", None)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let reply = send(
+        &app(),
+        request("DELETE", "/api/v1/open/3", Some(&user_token())),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn head_follows_its_get_route() {
+    assert_eq!(
+        send(&app(), request("HEAD", "/api/v1/open/3", None))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let reply = send(&app(), request("HEAD", "/api/v1/books", None)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn cors_preflight_is_not_blocked_but_plain_options_is() {
+    let preflight = Request::builder()
+        .method("OPTIONS")
+        .uri("/api/v1/books")
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "GET")
+        .body(Body::empty())
+        .expect("request");
+    let reply = send(&app(), preflight).await;
+    assert_ne!(reply.status, StatusCode::UNAUTHORIZED);
+    let plain = send(&app(), request("OPTIONS", "/api/v1/books", None)).await;
+    assert_eq!(plain.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn entity_is_injected_as_first_parameter() {
+    let reply = get_uri(&app(), "/api/v1/me", Some(&user_token())).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, Some("me ada"))
+    );
+    let token = token_for(&jwt(false), &turing());
+    let reply = get_uri(&app(), "/api/v1/teacher", Some(&token)).await;
+    assert_eq!(reply.body.as_str(), Some("teacher turing of 1"));
+}
+
+#[tokio::test]
+async fn token_of_another_entity_type_is_403() {
+    let teacher_token = token_for(&jwt(false), &turing());
+    let reply = get_uri(&app(), "/api/v1/me", Some(&teacher_token)).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::FORBIDDEN, "wrong_entity")
+    );
+    let reply = get_uri(&app(), "/api/v1/teacher", Some(&user_token())).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn token_of_a_deleted_entity_is_401() {
+    let token = jwt(false).create_token::<User>(&99).expect("token");
+    let reply = get_uri(&app(), "/api/v1/me", Some(&token)).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::UNAUTHORIZED, "unknown_entity")
+    );
+    assert_eq!(reply.challenge(), "Bearer error=\"invalid_token\"");
+}
+
+#[tokio::test]
+async fn failing_store_is_503_never_a_pass() {
+    let db = Db::seeded();
+    db.failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    let reply = get_uri(&app_with(db, false), "/api/v1/me", Some(&user_token())).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+    );
+}
+
+#[tokio::test]
+async fn entity_is_loaded_only_when_the_handler_asks() {
+    let db = Db::seeded();
+    let app = app_with(db.clone(), false);
+    assert_eq!(
+        get_uri(&app, "/api/v1/books", Some(&user_token()))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(db.loads.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(
+        get_uri(&app, "/api/v1/me", Some(&user_token()))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(db.loads.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn query_token_is_refused_when_off() {
+    let uri = format!("/api/v1/books?auth={}", user_token());
+    let reply = get_uri(&app(), &uri, None).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::UNAUTHORIZED, "missing_token")
+    );
+}
+
+#[tokio::test]
+async fn query_token_is_accepted_when_on_but_not_with_a_header_too() {
+    let app = app_with(Db::seeded(), true);
+    let uri = format!("/api/v1/me?auth={}", user_token());
+    let reply = get_uri(&app, &uri, None).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, Some("me ada"))
+    );
+    let reply = get_uri(&app, &uri, Some(&user_token())).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::UNAUTHORIZED, "invalid_request")
+    );
+}

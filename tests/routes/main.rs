@@ -1,0 +1,8 @@
+//! Integration tests of the core: the router a user builds, driven request by request.
+//! One binary; each module declares its own handlers and mounts only them (`.module`).
+
+mod common;
+mod entities;
+mod guard;
+mod startup;
+mod tokens;

@@ -1,0 +1,175 @@
+//! Startup validation, module subsets and the route table listing.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use jwt_router::{JwtRoutes, Method, Policy, authed, ignored, public};
+
+use crate::common::{Db, SECRET, User, get};
+
+fn build(module: &str) -> Result<JwtRoutes<Db>, jwt_router::ConfigError> {
+    JwtRoutes::builder()
+        .secret(SECRET)
+        .api_name("/v1")
+        .entity::<User>()
+        .module(module)
+        .build()
+}
+
+mod duplicates {
+    pub mod a {
+        #[jwt_router::public(GET, "/dup")]
+        async fn first() {}
+    }
+    pub mod b {
+        #[jwt_router::authed(GET, "/dup")]
+        async fn second() {}
+    }
+}
+
+mod unknown_entity {
+    /// An entity type the builder below never registers.
+    pub struct Admin;
+
+    impl jwt_router::Entity for Admin {
+        const TABLE_NAME: &'static str = "admins";
+        type Id = u64;
+        type Store = ();
+
+        fn id(&self) -> u64 {
+            0
+        }
+
+        async fn load(_: &(), _: &u64) -> Result<Option<Self>, jwt_router::StoreError> {
+            Ok(Some(Admin))
+        }
+    }
+
+    #[jwt_router::authed(GET, "/admins", entity = "admins")]
+    async fn admins(_admin: Admin) {}
+}
+
+mod wrong_state {
+    #[derive(Clone)]
+    pub struct Other;
+
+    #[jwt_router::public(GET, "/other")]
+    async fn other(_: axum::extract::State<Other>) {}
+}
+
+mod app_a {
+    #[jwt_router::ignored(GET, "/")]
+    async fn home() -> &'static str {
+        "app a"
+    }
+}
+
+mod app_b {
+    #[jwt_router::ignored(GET, "/")]
+    async fn home() -> &'static str {
+        "app b"
+    }
+}
+
+mod listed {
+    use super::*;
+
+    #[ignored(GET, "/")]
+    async fn index() {}
+
+    #[public(POST, "/users")]
+    async fn create() {}
+
+    #[authed(GET, "/users/{id}", entity = "users")]
+    async fn show(_user: User, State(_db): State<Db>) {}
+}
+
+fn module(name: &str) -> String {
+    format!("{}::{name}", module_path!())
+}
+
+#[test]
+fn duplicate_routes_across_modules_fail_at_startup_with_both_locations() {
+    let err = build(&module("duplicates")).expect_err("duplicate accepted");
+    let text = err.to_string();
+    assert_eq!(err.problems().len(), 1, "{text}");
+    assert!(text.contains("GET /v1/dup is declared twice"), "{text}");
+    assert!(
+        text.contains("`first` at tests/routes/startup.rs:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`second` at tests/routes/startup.rs:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unregistered_entity_fails_at_startup_with_its_location() {
+    let err = build(&module("unknown_entity")).expect_err("unknown entity accepted");
+    let text = err.to_string();
+    assert!(
+        text.contains("`admins` at tests/routes/startup.rs:"),
+        "{text}"
+    );
+    assert!(text.contains("entity = \"admins\""), "{text}");
+}
+
+#[test]
+fn handler_state_other_than_the_routers_fails_at_startup() {
+    let err = build(&module("wrong_state")).expect_err("state mismatch accepted");
+    assert!(err.to_string().contains("takes state"), "{err}");
+    assert!(err.to_string().contains("state = "), "{err}");
+}
+
+#[test]
+fn every_problem_is_listed_at_once() {
+    let err = JwtRoutes::<Db>::builder()
+        .secret("short")
+        .module(module("duplicates"))
+        .module(module("unknown_entity"))
+        .build()
+        .expect_err("invalid");
+    assert_eq!(err.problems().len(), 3, "{err}");
+}
+
+#[tokio::test]
+async fn one_binary_mounts_chosen_module_subsets() {
+    for (name, expected) in [("app_a", "app a"), ("app_b", "app b")] {
+        let app = build(&module(name)).expect("valid").router(Db::seeded());
+        let reply = get(&app, "/", None).await;
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (StatusCode::OK, Some(expected))
+        );
+    }
+}
+
+#[test]
+fn route_table_lists_full_paths_policies_entities_and_sources() {
+    let table = build(&module("listed")).expect("valid").route_table();
+    let rows: Vec<_> = table
+        .0
+        .iter()
+        .map(|r| (r.method, r.path.as_str(), r.policy, r.entity, r.handler))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (Method::Get, "/", Policy::Ignored, None, "index"),
+            (Method::Post, "/v1/users", Policy::Public, None, "create"),
+            (
+                Method::Get,
+                "/v1/users/{id}",
+                Policy::Authed,
+                Some("users"),
+                "show"
+            ),
+        ]
+    );
+    let printed = table.to_string();
+    assert!(printed.starts_with("METHOD"), "{printed}");
+    assert!(
+        printed.contains("/v1/users/{id}") && printed.contains("tests/routes/startup.rs:"),
+        "{printed}"
+    );
+}
