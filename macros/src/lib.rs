@@ -1,1 +1,208 @@
+//! Attribute macros of [jwt-router](https://docs.rs/jwt-router): `#[public]`, `#[ignored]` and
+//! `#[authed]` declare a handler's route and policy. Use them through the `jwt-router` crate,
+//! which re-exports them with the runtime they generate calls to.
+//!
+//! Each attribute is parsed, validated and expanded (modules `attr`, `route_path` and
+//! `handler`, then `expand`); every error points at the offending token, all errors of one
+//! attribute are reported together, and the handler is still emitted unchanged beside them.
+//! Set `JWT_ROUTER_MACROS_DEBUG=1` (or `=handler_name`) to print expansions while compiling.
 
+use proc_macro::TokenStream;
+
+mod attr;
+mod debug;
+mod errors;
+mod expand;
+mod facade;
+mod handler;
+mod route_path;
+
+/// Declares a route that needs no token, mounted under the API prefix (`api_name`).
+///
+/// The guard lets every request to it through, with or without a token. The handler is an
+/// ordinary axum handler, emitted unchanged; the attribute adds its entry to the route table
+/// that `JwtRoutes::router` mounts.
+///
+/// # Grammar
+///
+/// ```text
+/// #[public(METHOD, "/path")]
+/// #[public(METHOD, "/path", state = Type)]
+///
+/// METHOD := GET | POST | PUT | PATCH | DELETE | HEAD | OPTIONS
+/// path   := an axum 0.8 route path: "/books", "/books/{id}", "/files/{*rest}"
+/// Type   := the router's state type, when the handler's own `State<T>` is a sub-state
+///           reached by `FromRef` (default: the `T` of a `State<T>` parameter, else `()`)
+/// ```
+///
+/// # Example
+///
+/// ```ignore
+/// use axum::{Json, extract::State};
+/// use jwt_router::public;
+///
+/// #[public(POST, "/users")]
+/// async fn register(State(db): State<Db>, Json(new): Json<NewUser>) -> Json<Created> {
+///     Json(db.insert(new).await)
+/// }
+/// ```
+///
+/// # Common mistakes
+///
+/// A route-less `#[public]`: the guard only knows the routes in its table.
+///
+/// ```text
+/// #[public]
+/// ^^^^^^^^^ `#[public]` needs a route: write `#[public(METHOD, "/path")]`, like `#[public(GET, "/health")]`; ...
+/// ```
+/// Fix: `#[public(GET, "/health")]`.
+///
+/// axum 0.7's parameter syntax:
+///
+/// ```text
+/// #[public(GET, "/books/:id")]
+///               ^^^^^^^^^^^^ axum 0.8 writes a path parameter as {id}, not :id (character 8): expected "/books/{id}"
+/// ```
+/// Fix: `#[public(GET, "/books/{id}")]`.
+///
+/// A lowercase or unknown method:
+///
+/// ```text
+/// #[public(get, "/health")]     HTTP methods are written in uppercase: write `GET`
+/// #[public(FETCH, "/health")]   unknown HTTP method `FETCH`: did you mean `PATCH`? ...
+/// ```
+///
+/// A handler that is not `async`, takes `self`, or is generic is refused: axum mounts one
+/// concrete async function per route.
+///
+/// Set `JWT_ROUTER_MACROS_DEBUG=1` (or `=register`) while compiling to print the expansion.
+#[proc_macro_attribute]
+pub fn public(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(attr::Policy::Public, args.into(), item.into()).into()
+}
+
+/// Declares a route that bypasses jwt-router entirely, mounted at the root: never under the
+/// API prefix, never guarded (a home page, a health check for the load balancer, static files).
+///
+/// # Grammar
+///
+/// ```text
+/// #[ignored(METHOD, "/path")]
+/// #[ignored(METHOD, "/path", state = Type)]
+///
+/// METHOD := GET | POST | PUT | PATCH | DELETE | HEAD | OPTIONS
+/// path   := an axum 0.8 route path, not prefixed: "/", "/assets/{*file}"
+/// ```
+///
+/// # Example
+///
+/// ```ignore
+/// use axum::response::Html;
+/// use jwt_router::ignored;
+///
+/// #[ignored(GET, "/")]
+/// async fn home() -> Html<&'static str> {
+///     Html("<h1>Bookstore</h1>")
+/// }
+/// ```
+///
+/// # Common mistakes
+///
+/// An entity on a route that takes no token:
+///
+/// ```text
+/// #[ignored(GET, "/", entity = "users")]
+///                     ^^^^^^^^^^^^^^^^ `#[ignored]` routes take no token, so they have no entity to load: ...
+/// ```
+/// Fix: drop `entity = ..`, or declare the route `#[authed(GET, "/", entity = "users")]`.
+///
+/// A query string in the path:
+///
+/// ```text
+/// #[ignored(GET, "/search?q")]
+///                ^^^^^^^^^^^ path must not contain a query string: found '?' at character 8; expected "/search", ...
+/// ```
+/// Fix: `#[ignored(GET, "/search")]`, and read the query with axum's `Query` extractor.
+#[proc_macro_attribute]
+pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(attr::Policy::Ignored, args.into(), item.into()).into()
+}
+
+/// Declares a route that needs a valid token, mounted under the API prefix; with
+/// `entity = "table"`, the handler's first parameter receives the caller's entity, loaded
+/// through its `Entity` implementation after checking the token's table.
+///
+/// Every route that is not declared `#[public]` or `#[ignored]` needs a token anyway: use
+/// `#[authed]` to put a handler in the route table (so `JwtRoutes::router` mounts it) and to
+/// have its entity injected.
+///
+/// # Grammar
+///
+/// ```text
+/// #[authed(METHOD, "/path")]
+/// #[authed(METHOD, "/path", entity = "table")]
+/// #[authed(METHOD, "/path", entity = "table", state = Type)]
+/// #[authed(entity = "table")]            a handler you mount yourself
+/// #[authed(entity = "table", state = Type)]
+///
+/// METHOD := GET | POST | PUT | PATCH | DELETE | HEAD | OPTIONS
+/// path   := an axum 0.8 route path: "/books", "/books/{id}", "/files/{*rest}"
+/// table  := the entity's `Entity::TABLE_NAME` (the token's `table_name` claim)
+/// Type   := the router's state type (default: the `T` of a `State<T>` parameter, else `()`)
+/// ```
+///
+/// With `entity`, the first parameter is the entity (`user: User`); the other parameters are
+/// axum extractors as usual. The handler is renamed and wrapped: the wrapper keeps its name,
+/// visibility and attributes, and its first parameter is `jwt_router::Authed<User>`. A
+/// constant checks at compile time that `User::TABLE_NAME` is the declared table. Attribute
+/// macros that read the parameters by name (`#[tracing::instrument]`) go above `#[authed]`,
+/// so they see the function as written; lint attributes (`#[allow]`, `#[expect]`) reach the
+/// renamed body either way. `JWT_ROUTER_MACROS_DEBUG=1` prints the expansion.
+///
+/// # Example
+///
+/// ```ignore
+/// use axum::{Json, extract::{Path, State}};
+/// use jwt_router::authed;
+///
+/// #[authed(GET, "/books/{id}", entity = "users")]
+/// async fn show(user: User, State(db): State<Db>, Path(id): Path<i64>) -> Json<Book> {
+///     Json(db.book_of(user.id, id).await)
+/// }
+/// ```
+///
+/// # Common mistakes
+///
+/// The declared table is not the first parameter's:
+///
+/// ```text
+/// #[authed(GET, "/grades", entity = "users")]
+/// async fn grades(teacher: Teacher) -> String { .. }
+///
+/// error[E0080]: evaluation panicked: `grades` declares entity = "users", but its first
+///               parameter `Teacher` is the entity of table "teachers" (`Teacher::TABLE_NAME`): ...
+/// ```
+/// Fix: `entity = "teachers"`, or take a `User`.
+///
+/// The first parameter's type is not an entity:
+///
+/// ```text
+/// async fn show(State(db): State<Db>, user: User)
+///               ^^^^^^^^^^^^^^^^^^^^ `entity = "users"` passes the caller's entity as the first parameter, ...
+/// ```
+/// Fix: put the entity first, `async fn show(user: User, State(db): State<Db>)`; a type without
+/// an `Entity` implementation gets the trait's own message on the type.
+///
+/// The table as a type:
+///
+/// ```text
+/// #[authed(GET, "/me", entity = User)]
+///                               ^^^^ `entity` takes the entity's table name as a string, like `entity = "users"`; ...
+/// ```
+/// Fix: `entity = "users"`.
+///
+/// Two policies on one handler (`#[public(..)] #[authed(..)]`) are refused: keep one.
+#[proc_macro_attribute]
+pub fn authed(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(attr::Policy::Authed, args.into(), item.into()).into()
+}

@@ -206,6 +206,7 @@ fn check_routes<S: 'static>(
     entities: &[EntityReg<S>],
     problems: &mut Vec<String>,
 ) {
+    check_conflicts(routes, problems);
     let mut seen: HashMap<(crate::Method, &str), &RouteDecl> = HashMap::new();
     for (decl, path) in routes {
         if let Some(first) = seen.insert((decl.method, path.as_str()), decl) {
@@ -237,6 +238,39 @@ fn check_routes<S: 'static>(
                 std::any::type_name::<S>(),
                 std::any::type_name::<S>(),
             ));
+        }
+    }
+}
+
+/// Paths axum's router (matchit) can't hold side by side, e.g. `/users/{id}` and `/users/{name}`:
+/// axum would panic when mounting them, so they are reported here with their locations.
+fn check_conflicts(routes: &[(&'static RouteDecl, String)], problems: &mut Vec<String>) {
+    let mut paths = matchit::Router::new();
+    let mut first_at: HashMap<&str, &RouteDecl> = HashMap::new();
+    for (decl, path) in routes {
+        if first_at.contains_key(path.as_str()) {
+            continue; // the same path with another method: axum merges them
+        }
+        match paths.insert(path.as_str(), ()) {
+            Ok(()) => {
+                first_at.insert(path, decl);
+            }
+            Err(matchit::InsertError::Conflict { with }) => {
+                let other = first_at
+                    .get(with.as_str())
+                    .map(|d| format!(" (`{}` at {})", d.handler, d.location()))
+                    .unwrap_or_default();
+                problems.push(format!(
+                    "{path} (`{}` at {}) conflicts with {with}{other}: axum can't route both",
+                    decl.handler,
+                    decl.location()
+                ));
+            }
+            Err(err) => problems.push(format!(
+                "{path} (`{}` at {}) is not a valid axum path: {err}",
+                decl.handler,
+                decl.location()
+            )),
         }
     }
 }

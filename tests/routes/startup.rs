@@ -56,6 +56,14 @@ mod wrong_state {
     async fn other(_: axum::extract::State<Other>) {}
 }
 
+mod conflicting {
+    #[jwt_router::public(GET, "/users/{id}")]
+    async fn by_id() {}
+
+    #[jwt_router::public(POST, "/users/{name}")]
+    async fn by_name() {}
+}
+
 mod app_a {
     #[jwt_router::ignored(GET, "/")]
     async fn home() -> &'static str {
@@ -119,6 +127,21 @@ fn handler_state_other_than_the_routers_fails_at_startup() {
     let err = build(&module("wrong_state")).expect_err("state mismatch accepted");
     assert!(err.to_string().contains("takes state"), "{err}");
     assert!(err.to_string().contains("state = "), "{err}");
+}
+
+#[test]
+fn routes_axum_cannot_hold_together_fail_at_startup_not_with_a_panic() {
+    let err = build(&module("conflicting")).expect_err("conflict accepted");
+    let text = err.to_string();
+    // Which of the two is reported first follows link order; both must be named with a location.
+    assert_eq!(err.problems().len(), 1, "{text}");
+    assert!(text.contains("conflicts with /v1/users/{"), "{text}");
+    for handler in [
+        "`by_id` at tests/routes/startup.rs:",
+        "`by_name` at tests/routes/startup.rs:",
+    ] {
+        assert!(text.contains(handler), "{text}");
+    }
 }
 
 #[test]

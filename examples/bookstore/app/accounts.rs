@@ -1,0 +1,105 @@
+//! What users and teachers share: the register and login bodies, and their validation.
+
+use serde::Deserialize;
+
+use super::error::ApiError;
+
+const MAX_NAME_CHARS: usize = 100;
+/// RFC 5321's limit on a forward path.
+const MAX_EMAIL_BYTES: usize = 254;
+const MIN_PASSWORD_CHARS: usize = 8;
+/// Argon2 takes any length, but hashing megabytes on request is a gift to an attacker.
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// `{"name", "email", "password"}`, the body of `POST /users` and `POST /teachers`.
+#[derive(Deserialize)]
+pub(crate) struct Registration {
+    name: String,
+    email: String,
+    password: String,
+}
+
+/// A registration that passed validation: name trimmed, email trimmed and lowercased.
+pub(crate) struct NewAccount {
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) password: String,
+}
+
+impl Registration {
+    pub(crate) fn validate(self) -> Result<NewAccount, ApiError> {
+        Ok(NewAccount {
+            name: valid_name(&self.name)?,
+            email: valid_email(&self.email)?,
+            password: valid_password(self.password)?,
+        })
+    }
+}
+
+/// `{"email", "password"}`, the body of `POST /users/login` and `POST /teachers/login`.
+#[derive(Deserialize)]
+pub(crate) struct Login {
+    email: String,
+    pub(crate) password: String,
+}
+
+impl Login {
+    /// The email as stored. No other validation: a malformed email is just a wrong one (401).
+    pub(crate) fn email(&self) -> String {
+        normalize_email(&self.email)
+    }
+}
+
+pub(crate) fn valid_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiError::invalid_field("name", "must not be empty"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::invalid_field(
+            "name",
+            &format!("must be at most {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+pub(crate) fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn valid_email(email: &str) -> Result<String, ApiError> {
+    let email = normalize_email(email);
+    let shape_ok = email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+    }) && !email.contains(char::is_whitespace);
+    if !shape_ok {
+        return Err(ApiError::invalid_field(
+            "email",
+            "must be an address like name@example.com",
+        ));
+    }
+    if email.len() > MAX_EMAIL_BYTES {
+        return Err(ApiError::invalid_field(
+            "email",
+            &format!("must be at most {MAX_EMAIL_BYTES} bytes"),
+        ));
+    }
+    Ok(email)
+}
+
+fn valid_password(password: String) -> Result<String, ApiError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ApiError::invalid_field(
+            "password",
+            &format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::invalid_field(
+            "password",
+            &format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
+        ));
+    }
+    Ok(password)
+}

@@ -1,0 +1,159 @@
+//! The app's one error type: every failure is `{"error": code, "message": text}` with its status.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jwt_router::AuthError;
+
+/// What a handler answers when it can't do what was asked.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: Cow<'static, str>,
+    /// `WWW-Authenticate` for a 401 (RFC 7235 §3.1 requires one).
+    challenge: Option<HeaderValue>,
+}
+
+impl ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            challenge: None,
+        }
+    }
+
+    /// 400: the request's body, fields or path are not what the route takes.
+    pub(crate) fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 400 `invalid_field`, naming the field.
+    pub(crate) fn invalid_field(field: &str, problem: &str) -> Self {
+        Self::bad_request("invalid_field", format!("`{field}` {problem}"))
+    }
+
+    /// 401 for a login that doesn't match an account; says nothing about which part was wrong.
+    pub(crate) fn wrong_credentials() -> Self {
+        Self {
+            challenge: Some(HeaderValue::from_static("Bearer")),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "wrong email or password",
+            )
+        }
+    }
+
+    pub(crate) fn forbidden(code: &'static str, message: &'static str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
+    pub(crate) fn not_found(message: &'static str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub(crate) fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 500 with nothing of `cause` in the body; `cause` goes to the log.
+    pub(crate) fn internal(cause: impl fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the server failed to answer this request",
+        )
+    }
+
+    /// A database error that no constraint explains: 503 when it is worth retrying, else 500.
+    pub(crate) fn database(err: sqlx::Error) -> Self {
+        let busy = match &err {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::WorkerCrashed => true,
+            // SQLITE_BUSY (5) and its extended codes: the busy timeout ran out.
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                code.parse::<i32>()
+                    .is_ok_and(|code| code & 0xff == 5 || code & 0xff == 6)
+            }),
+            _ => false,
+        };
+        if !busy {
+            return Self::internal(err);
+        }
+        tracing::warn!(error = %err, "database unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is busy, try again",
+        )
+    }
+
+    /// `conflict` if `err` broke a unique constraint (a race or a duplicate), else [`Self::database`].
+    pub(crate) fn unique_or_database(err: sqlx::Error, conflict: ApiError) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => conflict,
+            _ => Self::database(err),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::database(err)
+    }
+}
+
+/// A token that can't be minted (never for a built `JwtRoutes`), rendered like the guard's errors.
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        if err.status().is_server_error() {
+            tracing::error!(code = err.code(), error = %err, "jwt-router failed");
+        }
+        Self {
+            status: err.status(),
+            code: err.code(),
+            message: err.to_string().into(),
+            challenge: err.www_authenticate(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(serde_json::json!({ "error": self.code, "message": self.message }));
+        let mut response = (self.status, body).into_response();
+        if let Some(challenge) = self.challenge {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}

@@ -1,0 +1,134 @@
+//! The bookstore app: users and teachers register and log in, users manage their own books.
+//!
+//! Every handler declares its route and policy on itself (`#[public]`, `#[authed]`,
+//! `#[ignored]`); [`serve`] mounts them all with one `JwtRoutes`, which guards every request.
+//! The HTTP contract is in the README's bookstore section; `tests/bookstore.rs` includes this
+//! module and runs it in-process.
+
+mod accounts;
+mod books;
+mod db;
+mod error;
+mod extract;
+pub(crate) mod http;
+mod pages;
+mod passwords;
+mod reply;
+mod teachers;
+mod users;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use jwt_router::JwtRoutes;
+use tokio::net::TcpListener;
+
+use self::db::Db;
+use self::passwords::Passwords;
+use self::teachers::Teacher;
+use self::users::User;
+
+/// Everything the app needs to start; `main.rs` reads it from the environment.
+pub(crate) struct Config {
+    /// Any sqlx SQLite URL, e.g. `sqlite://bookstore.db?mode=rwc` or `sqlite::memory:`.
+    pub(crate) database_url: String,
+    /// Signs and verifies tokens: at least 32 random bytes.
+    pub(crate) secret: Vec<u8>,
+    /// The user who registers with this email is an admin.
+    pub(crate) admin_email: Option<String>,
+    /// How long a token is valid.
+    pub(crate) expire_days: u64,
+    /// Argon2 cost of new password hashes. Keep the default outside tests: lower costs make
+    /// stolen hashes cheap to crack.
+    pub(crate) password_params: argon2::Params,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url)
+            .field("secret", &"<redacted>")
+            .field("admin_email", &self.admin_email)
+            .field("expire_days", &self.expire_days)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the app could not start or stopped serving.
+pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The router's state: what handlers take as `State<AppState>`.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    db: Db,
+    passwords: Passwords,
+    /// Lowercased, as emails are stored.
+    admin_email: Option<Arc<str>>,
+}
+
+/// Where `User` and `Teacher` load themselves from (`Entity::Store`).
+impl FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Db {
+        state.db.clone()
+    }
+}
+
+/// Migrates the database, mounts the declared handlers and serves on `listener` until
+/// `shutdown` completes; requests in flight then finish and the database is closed.
+pub(crate) async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    // Configuration mistakes (a weak secret, a duplicate route) fail before the database is
+    // touched.
+    let jwt = JwtRoutes::<AppState>::builder()
+        .secret(&config.secret)
+        .api_name("/api/v1")
+        .expire_days(config.expire_days)
+        .entity::<User>()
+        .entity::<Teacher>()
+        .query_token(true)
+        // Only this app's handlers, also when it is compiled into a test binary.
+        .module(module_path!())
+        .build()?;
+    tracing::info!("routes:\n{}", jwt.route_table());
+
+    let db = db::connect(&config.database_url).await?;
+    let served = serve_with(&config, &jwt, db.clone(), listener, shutdown).await;
+    db.close().await;
+    tracing::info!("database closed");
+    served
+}
+
+async fn serve_with(
+    config: &Config,
+    jwt: &JwtRoutes<AppState>,
+    db: Db,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let state = AppState {
+        db,
+        passwords: Passwords::new(config.password_params.clone()).await?,
+        admin_email: config
+            .admin_email
+            .as_deref()
+            .map(accounts::normalize_email)
+            .filter(|email| !email.is_empty())
+            .map(Arc::from),
+    };
+    // The fallback goes in before the guard, so an unknown path is a 401 without a token and
+    // a 404 with one, never an open door.
+    let app = http::layers(jwt.router_with(state, Router::new().fallback(http::not_found)));
+
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("server stopped");
+    Ok(())
+}

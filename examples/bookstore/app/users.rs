@@ -1,0 +1,169 @@
+//! Users: the `users` entity, registration, login, their own account, and the admins' list.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use jwt_router::{Entity, StoreError, Tokens, authed, public};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::accounts::{Login, Registration, valid_name};
+use super::db::Db;
+use super::error::ApiError;
+use super::extract::JsonBody;
+use super::reply::{Data, TokenOnly, WithToken};
+
+/// A row of `users`, as every response shows it: `{"id", "name", "email", "admin"}`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub(crate) struct User {
+    pub(crate) id: i64,
+    name: String,
+    email: String,
+    admin: bool,
+    /// Set by `DELETE /users/me`; the account's tokens then get 403.
+    #[serde(skip)]
+    disabled: bool,
+}
+
+impl Entity for User {
+    const TABLE_NAME: &'static str = "users";
+    type Id = i64;
+    type Store = Db;
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    async fn load(db: &Db, id: &i64) -> Result<Option<Self>, StoreError> {
+        sqlx::query_as("SELECT id, name, email, admin, disabled FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await
+            .map_err(StoreError::new)
+    }
+
+    fn is_active(&self) -> bool {
+        !self.disabled
+    }
+}
+
+/// `POST /api/v1/users`: 201 `{"data": User, "token"}`; the email given as `ADMIN_EMAIL` makes
+/// an admin.
+#[public(POST, "/users")]
+async fn register(
+    State(app): State<AppState>,
+    tokens: Tokens,
+    JsonBody(body): JsonBody<Registration>,
+) -> Result<(StatusCode, Json<WithToken<User>>), ApiError> {
+    let new = body.validate()?;
+    let admin = app.admin_email.as_deref() == Some(new.email.as_str());
+    let hash = app.passwords.hash(new.password).await?;
+    let user: User = sqlx::query_as(
+        "INSERT INTO users (name, email, password_hash, admin) VALUES (?, ?, ?, ?) \
+         RETURNING id, name, email, admin, disabled",
+    )
+    .bind(&new.name)
+    .bind(&new.email)
+    .bind(&hash)
+    .bind(admin)
+    .fetch_one(app.db.pool())
+    .await
+    .map_err(|err| {
+        ApiError::unique_or_database(
+            err,
+            ApiError::conflict("email_taken", "a user with this email already exists"),
+        )
+    })?;
+    tracing::info!(user = user.id, admin, "user registered");
+    let token = tokens.create_token::<User>(&user.id)?;
+    Ok((StatusCode::CREATED, Json(WithToken { data: user, token })))
+}
+
+/// `POST /api/v1/users/login`: 200 `{"token"}`, 401 for a wrong email or password, 403 for a
+/// disabled account (with the right password).
+#[public(POST, "/users/login")]
+async fn login(
+    State(app): State<AppState>,
+    tokens: Tokens,
+    JsonBody(body): JsonBody<Login>,
+) -> Result<Json<TokenOnly>, ApiError> {
+    let row: Option<(i64, String, bool)> =
+        sqlx::query_as("SELECT id, password_hash, disabled FROM users WHERE email = ?")
+            .bind(body.email())
+            .fetch_optional(app.db.pool())
+            .await?;
+    let (id, hash, disabled) = match row {
+        Some((id, hash, disabled)) => (Some(id), Some(hash), disabled),
+        None => (None, None, false),
+    };
+    let matches = app.passwords.verify(body.password, hash).await?;
+    let Some(id) = id.filter(|_| matches) else {
+        return Err(ApiError::wrong_credentials());
+    };
+    if disabled {
+        return Err(ApiError::forbidden(
+            "account_disabled",
+            "this account is disabled",
+        ));
+    }
+    Ok(Json(TokenOnly {
+        token: tokens.create_token::<User>(&id)?,
+    }))
+}
+
+/// `GET /api/v1/users/me`: 200 `{"data": User, "token"}`, the token refreshed.
+#[authed(GET, "/users/me", entity = "users")]
+async fn me(user: User, tokens: Tokens) -> Result<Json<WithToken<User>>, ApiError> {
+    let token = tokens.update_token()?;
+    Ok(Json(WithToken { data: user, token }))
+}
+
+/// The body of `PATCH /users/me`.
+#[derive(Deserialize)]
+struct Rename {
+    name: String,
+}
+
+/// `PATCH /api/v1/users/me` with `{"name"}`: 200 `{"data": User}`.
+#[authed(PATCH, "/users/me", entity = "users")]
+async fn rename(
+    user: User,
+    State(app): State<AppState>,
+    JsonBody(body): JsonBody<Rename>,
+) -> Result<Json<Data<User>>, ApiError> {
+    let name = valid_name(&body.name)?;
+    let user: User = sqlx::query_as(
+        "UPDATE users SET name = ? WHERE id = ? RETURNING id, name, email, admin, disabled",
+    )
+    .bind(&name)
+    .bind(user.id)
+    .fetch_one(app.db.pool())
+    .await?;
+    Ok(Json(Data { data: user }))
+}
+
+/// `DELETE /api/v1/users/me`: 204; the account is disabled and its tokens get 403 from now on.
+#[authed(DELETE, "/users/me", entity = "users")]
+async fn disable(user: User, State(app): State<AppState>) -> Result<StatusCode, ApiError> {
+    sqlx::query("UPDATE users SET disabled = 1 WHERE id = ?")
+        .bind(user.id)
+        .execute(app.db.pool())
+        .await?;
+    tracing::info!(user = user.id, "user disabled their account");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/users`: 200 `{"data": [User]}` for admins, 403 for everyone else.
+#[authed(GET, "/users", entity = "users")]
+async fn list(user: User, State(app): State<AppState>) -> Result<Json<Data<Vec<User>>>, ApiError> {
+    if !user.admin {
+        return Err(ApiError::forbidden(
+            "not_admin",
+            "only admins may list the users",
+        ));
+    }
+    let users = sqlx::query_as("SELECT id, name, email, admin, disabled FROM users ORDER BY id")
+        .fetch_all(app.db.pool())
+        .await?;
+    Ok(Json(Data { data: users }))
+}

@@ -1,0 +1,592 @@
+//! Route paths in axum 0.8 syntax, checked at compile time.
+//!
+//! [`validate`] refuses exactly what axum 0.8 refuses when a single route is mounted
+//! (`Router::route` panics: its `/`-prefix and `:id`/`*rest` checks, then matchit 0.8's insert
+//! rules), plus a few paths axum accepts but that are always a mistake in a route declaration:
+//! parameter names that are not identifiers, a parameter named twice, a query string or
+//! fragment, whitespace and control characters. Conflicts *between* routes are not a property
+//! of one path; the runtime reports them at startup.
+
+use proc_macro2::Span;
+use syn::LitStr;
+
+/// The most parameters (catch-alls aside) matchit 0.8 names before it panics.
+pub(crate) const MAX_PARAMS: usize = 25;
+
+/// Checks `path`; on failure, the byte offset of the offending character and a message that
+/// says what to write instead.
+pub(crate) fn validate(path: &str) -> Result<(), (usize, String)> {
+    if path.is_empty() {
+        return Err((
+            0,
+            "path is empty: the root route is written \"/\"".to_owned(),
+        ));
+    }
+    check_characters(path)?;
+    if !path.starts_with('/') {
+        return Err((0, format!("path must start with '/': expected \"/{path}\"")));
+    }
+    check_axum_07_syntax(path)?;
+    check_parameters(path)
+}
+
+/// Validates the string literal and turns a failure into an error pointing into it (at the
+/// character where the compiler can, else at the whole literal).
+pub(crate) fn check(lit: &LitStr) -> syn::Result<()> {
+    let path = lit.value();
+    validate(&path).map_err(|(offset, message)| {
+        let span = char_span(lit, &path, offset).unwrap_or_else(|| lit.span());
+        syn::Error::new(span, message)
+    })
+}
+
+/// An identifier fragment naming `path` injectively: ASCII letters and digits are kept, every
+/// other byte (`_` too) becomes `_` and two lowercase hex digits.
+pub(crate) fn mangle(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() * 2);
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("_{byte:02x}"));
+        }
+    }
+    out
+}
+
+/// The span of the character at byte `offset` of the literal's value. `None` on stable Rust
+/// (`Literal::subspan` needs nightly) and for literals with escapes, where value offsets and
+/// source offsets differ.
+fn char_span(lit: &LitStr, value: &str, offset: usize) -> Option<Span> {
+    let source = lit.token().to_string();
+    let prefix = if source.starts_with('"') && !source.contains('\\') {
+        1
+    } else if source.starts_with('r') {
+        source.find('"')? + 1
+    } else {
+        return None;
+    };
+    let len = value[offset..].chars().next().map_or(1, char::len_utf8);
+    lit.token().subspan(prefix + offset..prefix + offset + len)
+}
+
+/// 1-based position of the character at byte `offset`, as a user counts.
+fn position(path: &str, offset: usize) -> usize {
+    path[..offset].chars().count() + 1
+}
+
+fn check_characters(path: &str) -> Result<(), (usize, String)> {
+    for (offset, c) in path.char_indices() {
+        let at = position(path, offset);
+        if c.is_whitespace() {
+            let what = match c {
+                ' ' => "a space".to_owned(),
+                '\t' => "a tab".to_owned(),
+                '\n' | '\r' => "a line break".to_owned(),
+                _ => format!("U+{:04X}", u32::from(c)),
+            };
+            let trimmed = path.trim();
+            let fix = if !trimmed.is_empty() && !trimmed.contains(char::is_whitespace) {
+                format!("expected \"{trimmed}\"")
+            } else {
+                "request paths never contain whitespace; to match an encoded space write %20"
+                    .to_owned()
+            };
+            return Err((
+                offset,
+                format!("path must not contain whitespace: found {what} at character {at}; {fix}"),
+            ));
+        }
+        if c.is_control() {
+            return Err((
+                offset,
+                format!(
+                    "path must not contain control characters: found U+{:04X} at character {at}",
+                    u32::from(c)
+                ),
+            ));
+        }
+        let before = if offset == 0 { "/" } else { &path[..offset] };
+        match c {
+            '?' => {
+                return Err((
+                    offset,
+                    format!(
+                        "path must not contain a query string: found '?' at character {at}; \
+                         expected \"{before}\", and read the query with axum's `Query` extractor"
+                    ),
+                ));
+            }
+            '#' => {
+                return Err((
+                    offset,
+                    format!(
+                        "path must not contain a fragment: found '#' at character {at}; \
+                         expected \"{before}\" (clients never send the fragment)"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// axum 0.8 refuses segments starting with `:` or `*` (0.7's parameter syntax).
+fn check_axum_07_syntax(path: &str) -> Result<(), (usize, String)> {
+    let mut offset = 0;
+    let mut first = None;
+    for segment in path.split('/') {
+        if first.is_none() && (segment.starts_with(':') || segment.starts_with('*')) {
+            first = Some((offset, segment));
+        }
+        offset += segment.len() + 1;
+    }
+    let Some((offset, segment)) = first else {
+        return Ok(());
+    };
+    let fixed = path
+        .split('/')
+        .map(|segment| match segment.split_at_checked(1) {
+            Some((":", "")) => "{id}".to_owned(),
+            Some((":", name)) => format!("{{{name}}}"),
+            Some(("*", "")) => "{*rest}".to_owned(),
+            Some(("*", name)) => format!("{{*{name}}}"),
+            _ => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    let at = position(path, offset);
+    let message = if let Some(name) = segment.strip_prefix(':') {
+        let name = if name.is_empty() { "id" } else { name };
+        format!(
+            "axum 0.8 writes a path parameter as {{{name}}}, not :{name} (character {at}): \
+             expected \"{fixed}\""
+        )
+    } else {
+        let name = segment.strip_prefix('*').filter(|name| !name.is_empty());
+        let name = name.unwrap_or("rest");
+        format!(
+            "axum 0.8 writes a catch-all parameter as {{*{name}}}, not *{name} (character {at}): \
+             expected \"{fixed}\""
+        )
+    };
+    Err((offset, message))
+}
+
+/// One character of the path after matchit's unescaping (`{{` and `}}` are literal braces).
+#[derive(Clone, Copy)]
+struct Unit {
+    byte: u8,
+    escaped: bool,
+    /// Byte offset in the path as written.
+    at: usize,
+}
+
+fn unescape(path: &str) -> Vec<Unit> {
+    let bytes = path.as_bytes();
+    let mut units = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        let escaped = matches!(byte, b'{' | b'}') && bytes.get(i + 1) == Some(&byte);
+        units.push(Unit {
+            byte,
+            escaped,
+            at: i,
+        });
+        i += if escaped { 2 } else { 1 };
+    }
+    units
+}
+
+/// matchit 0.8's parameter rules (its `find_wildcard`, `normalize_params` and catch-all
+/// check), followed by our own: identifier names, each used once.
+fn check_parameters(path: &str) -> Result<(), (usize, String)> {
+    let units = unescape(path);
+    let is = |i: usize, byte: u8| units.get(i).is_some_and(|unit| unit.byte == byte);
+    let mut names: Vec<(String, usize)> = Vec::new();
+    let mut params = 0;
+    let mut pos = 0;
+    loop {
+        let mut open = None;
+        for (i, unit) in units.iter().enumerate().skip(pos) {
+            match unit.byte {
+                _ if unit.escaped => {}
+                b'}' => {
+                    let at = position(path, unit.at);
+                    return Err((
+                        unit.at,
+                        format!(
+                            "unmatched '}}' at character {at}: a parameter is written {{name}}, \
+                             a literal '}}' as \"}}}}\""
+                        ),
+                    ));
+                }
+                b'{' => {
+                    open = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(start) = open else {
+            return Ok(());
+        };
+        let start_at = units[start].at;
+        let at = position(path, start_at);
+        if is(start + 1, b'}') {
+            return Err((
+                start_at,
+                format!(
+                    "empty parameter name at character {at}: write a name like {{id}} \
+                     (a literal \"{{}}\" is written \"{{{{}}}}\")"
+                ),
+            ));
+        }
+        let mut close = None;
+        for (i, unit) in units.iter().enumerate().skip(start + 2) {
+            match unit.byte {
+                b'}' if unit.escaped => {}
+                b'}' => {
+                    if is(i - 1, b'*') {
+                        let fixed = replace(path, start_at..unit.at + 1, "{*rest}");
+                        return Err((
+                            start_at,
+                            format!(
+                                "catch-all parameter at character {at} has no name: \
+                                 expected \"{fixed}\""
+                            ),
+                        ));
+                    }
+                    if let Some(next) = units.get(i + 1).filter(|next| next.byte != b'/') {
+                        let rest = &path[next.at..];
+                        let rest = &rest[..rest.find('/').unwrap_or(rest.len())];
+                        let param = &path[start_at..unit.at + 1];
+                        return Err((
+                            next.at,
+                            format!(
+                                "a parameter must end its segment: \"{rest}\" follows {param} \
+                                 at character {}; axum 0.8 allows text before a parameter \
+                                 (\"/file-{{id}}\") but not after it",
+                                position(path, next.at)
+                            ),
+                        ));
+                    }
+                    close = Some(i);
+                    break;
+                }
+                b'/' => {
+                    let fixed = replace(path, unit.at..unit.at, "}");
+                    return Err((
+                        start_at,
+                        format!(
+                            "'{{' at character {at} is not closed before the next '/': \
+                             expected \"{fixed}\""
+                        ),
+                    ));
+                }
+                b'*' => {
+                    return Err((
+                        unit.at,
+                        format!(
+                            "'*' at character {} is not allowed inside a parameter name: \
+                             a catch-all parameter is written {{*rest}}, with '*' first",
+                            position(path, unit.at)
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = close else {
+            let escaped = units[start..]
+                .iter()
+                .find(|unit| unit.escaped && unit.byte == b'}');
+            let message = match escaped {
+                Some(unit) => format!(
+                    "'{{' at character {at} is never closed: \"}}}}\" at character {} is an \
+                     escaped, literal '}}'",
+                    position(path, unit.at)
+                ),
+                None => format!("'{{' at character {at} is never closed: expected \"{path}}}\""),
+            };
+            return Err((start_at, message));
+        };
+        let end_at = units[end].at;
+        let raw = &path[start_at..end_at + 1];
+        let bytes: Vec<u8> = units[start + 1..end].iter().map(|unit| unit.byte).collect();
+        let name = String::from_utf8_lossy(&bytes).into_owned();
+        let (catch_all, name) = match name.strip_prefix('*') {
+            Some(name) => (true, name.to_owned()),
+            None => (false, name),
+        };
+        if catch_all && end + 1 != units.len() {
+            let fixed = &path[..end_at + 1];
+            return Err((
+                start_at,
+                format!(
+                    "catch-all parameter {raw} at character {at} must end the path, since it \
+                     captures everything after it: expected \"{fixed}\""
+                ),
+            ));
+        }
+        if !catch_all {
+            params += 1;
+            if params > MAX_PARAMS {
+                return Err((
+                    start_at,
+                    format!(
+                        "too many path parameters: {raw} at character {at} is number {params}, \
+                         and axum 0.8 allows at most {MAX_PARAMS}"
+                    ),
+                ));
+            }
+        }
+        if !is_identifier(&name) {
+            let star = if catch_all { "*" } else { "" };
+            let fixed = replace(
+                path,
+                start_at..end_at + 1,
+                &format!("{{{star}{}}}", to_identifier(&name)),
+            );
+            return Err((
+                start_at,
+                format!(
+                    "parameter name \"{name}\" at character {at} is not an identifier: \
+                     expected \"{fixed}\" (names are letters, digits and '_', like the fields \
+                     they are extracted into)"
+                ),
+            ));
+        }
+        if let Some((_, first)) = names.iter().find(|(seen, _)| *seen == name) {
+            return Err((
+                start_at,
+                format!(
+                    "parameter {raw} at character {at} repeats the name of the parameter at \
+                     character {}: give each parameter its own name",
+                    position(path, *first)
+                ),
+            ));
+        }
+        names.push((name, start_at));
+        pos = end + 1;
+    }
+}
+
+fn replace(path: &str, range: std::ops::Range<usize>, with: &str) -> String {
+    format!("{}{with}{}", &path[..range.start], &path[range.end..])
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A plausible identifier for a name that is not one (`user-id` -> `user_id`, `:id` -> `id`).
+fn to_identifier(name: &str) -> String {
+    let name: String = name
+        .trim_start_matches([':', '*'])
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let name = name.trim_matches('_');
+    match name.chars().next() {
+        None => "id".to_owned(),
+        Some(c) if c.is_ascii_digit() => format!("p{name}"),
+        Some(_) => name.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn ok(path: &str) {
+        if let Err((offset, message)) = validate(path) {
+            panic!("{path:?} refused at byte {offset}: {message}");
+        }
+    }
+
+    /// Asserts `path` is refused at byte `offset` with a message containing `needle`.
+    #[track_caller]
+    fn refused(path: &str, offset: usize, needle: &str) {
+        match validate(path) {
+            Ok(()) => panic!("{path:?} accepted"),
+            Err((at, message)) => {
+                assert_eq!(at, offset, "{path:?}: {message}");
+                assert!(
+                    message.contains(needle),
+                    "{path:?}: {message:?} lacks {needle:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn accepts_what_axum_08_mounts() {
+        for path in [
+            "/",
+            "/books",
+            "/books/",
+            "/books/{id}",
+            "/books/{id}/",
+            "/books/{book_id}/pages/{page}",
+            "/files/{*rest}",
+            "/{*path}",
+            "/v{version}/x",
+            "/file-{id}",
+            "/src2{*filepath}",
+            "/literal/{{braces}}",
+            "/{{",
+            "/}}",
+            "/{{{id}",
+            "/a:b/c*d",
+            "//double",
+            "/caf\u{e9}/\u{1f600}",
+            "/my%20books",
+            "/_/{_}",
+            "/{A1}",
+            "/{id}/{*rest}",
+        ] {
+            ok(path);
+        }
+    }
+
+    #[test]
+    fn accepts_25_parameters_not_26() {
+        let names: Vec<String> = (0..26).map(|i| format!("/{{p{i}}}")).collect();
+        ok(&names[..25].concat());
+        let path = names.concat();
+        let last = path.rfind('{').expect("has a parameter");
+        refused(&path, last, "at most 25");
+        ok(&format!("{}/{{*rest}}", names[..25].concat()));
+    }
+
+    #[test]
+    fn refuses_empty_and_relative_paths() {
+        refused("", 0, "the root route is written \"/\"");
+        refused("books", 0, "path must start with '/': expected \"/books\"");
+        refused("{id}", 0, "expected \"/{id}\"");
+    }
+
+    #[test]
+    fn refuses_axum_07_syntax() {
+        refused("/books/:id", 7, "expected \"/books/{id}\"");
+        refused("/:a/:b", 1, "expected \"/{a}/{b}\"");
+        refused("/files/*rest", 7, "expected \"/files/{*rest}\"");
+        refused("/files/*", 7, "expected \"/files/{*rest}\"");
+        refused("/:", 1, "expected \"/{id}\"");
+    }
+
+    #[test]
+    fn refuses_bad_braces() {
+        refused("/books/{id", 7, "never closed: expected \"/books/{id}\"");
+        refused("/books/{id/pages", 7, "expected \"/books/{id}/pages\"");
+        refused("/books/id}", 9, "unmatched '}'");
+        refused("/{}", 1, "empty parameter name");
+        refused("/{}}}", 1, "empty parameter name");
+        refused("/files/{*}", 7, "expected \"/files/{*rest}\"");
+        refused("/{a*b}", 3, "'*' at character 4");
+        refused("/{id}.json", 5, "\".json\" follows {id}");
+        refused("/{a}{b}", 4, "\"{b}\" follows {a}");
+        refused(
+            "/{a}}",
+            1,
+            "\"}}\" at character 4 is an escaped, literal '}'",
+        );
+    }
+
+    #[test]
+    fn refuses_catch_all_that_is_not_last() {
+        refused(
+            "/{*rest}/x",
+            1,
+            "must end the path, since it captures everything after it: expected \"/{*rest}\"",
+        );
+        refused("/{*a}/{b}", 1, "must end the path");
+    }
+
+    #[test]
+    fn refuses_names_that_are_not_identifiers() {
+        refused("/users/{user-id}", 7, "expected \"/users/{user_id}\"");
+        refused("/{:id}", 1, "expected \"/{id}\"");
+        refused("/{1}", 1, "expected \"/{p1}\"");
+        refused("/{/}", 1, "not an identifier");
+        refused("/{a{b}", 1, "not an identifier");
+        refused("/{a}}b}", 1, "not an identifier");
+        refused("/{*my-rest}", 1, "expected \"/{*my_rest}\"");
+    }
+
+    #[test]
+    fn refuses_repeated_names() {
+        refused(
+            "/a/{id}/{id}",
+            8,
+            "repeats the name of the parameter at character 4",
+        );
+        refused("/{id}/{*id}", 6, "repeats");
+    }
+
+    #[test]
+    fn refuses_query_fragment_whitespace_and_controls() {
+        refused(
+            "/books?page=1",
+            6,
+            "query string: found '?' at character 7; expected \"/books\"",
+        );
+        refused(
+            "/books#top",
+            6,
+            "fragment: found '#' at character 7; expected \"/books\"",
+        );
+        refused(
+            "/books ",
+            6,
+            "found a space at character 7; expected \"/books\"",
+        );
+        refused(" /books", 0, "expected \"/books\"");
+        refused("/my books", 3, "%20");
+        refused("/a\tb", 2, "a tab");
+        refused("/a\u{7}", 2, "U+0007");
+        refused("/{id }", 4, "a space");
+    }
+
+    #[test]
+    fn offsets_are_bytes_and_positions_are_characters() {
+        refused("/\u{e9}/:id", 4, "(character 4)");
+    }
+
+    #[test]
+    fn mangling_keeps_alphanumerics_and_hex_encodes_the_rest() {
+        assert_eq!(mangle("/books/{id}"), "_2fbooks_2f_7bid_7d");
+        assert_eq!(mangle("/a_b"), "_2fa_5fb");
+        assert_eq!(mangle("/\u{e9}"), "_2f_c3_a9");
+    }
+
+    #[test]
+    fn mangling_is_injective() {
+        let paths = [
+            "/a_b",
+            "/a/b",
+            "/a_2fb",
+            "/a__b",
+            "/a-b",
+            "/ab",
+            "/a_5fb",
+            "/A_b",
+            "/a{b}",
+            "/a_7bb_7d",
+        ];
+        let mut seen = std::collections::HashMap::new();
+        for path in paths {
+            if let Some(other) = seen.insert(mangle(path), path) {
+                panic!("{path:?} and {other:?} mangle alike");
+            }
+        }
+    }
+}

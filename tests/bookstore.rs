@@ -1,0 +1,1283 @@
+//! End-to-end tests of the bookstore example, one per behaviour of its HTTP contract (README):
+//! the app's own code, run in-process on `127.0.0.1:0` with a temporary SQLite file, driven over
+//! real HTTP.
+
+#[path = "../examples/bookstore/app/mod.rs"]
+mod app;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+use tracing_subscriber::EnvFilter;
+
+const SECRET: &[u8] = b"bookstore tests: a secret of well over thirty-two bytes";
+const ADMIN_EMAIL: &str = "admin@example.com";
+const PASSWORD: &str = "correct horse battery staple";
+
+// ---------------------------------------------------------------------------------------------
+// Fixture: a temporary database, the app serving it, and a client.
+
+/// A fresh directory for one test's database; removed on drop.
+struct TempDb {
+    dir: PathBuf,
+}
+
+impl TempDb {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "jwt-router-bookstore-{}-{}-{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("create the test database directory");
+        Self { dir }
+    }
+
+    fn config(&self) -> app::Config {
+        app::Config {
+            database_url: format!(
+                "sqlite://{}?mode=rwc",
+                self.dir.join("bookstore.db").display()
+            ),
+            secret: SECRET.to_vec(),
+            admin_email: Some(ADMIN_EMAIL.to_owned()),
+            expire_days: 30,
+            // The cheapest Argon2 cost: tests run unoptimized, where the default takes seconds.
+            password_params: argon2::Params::new(argon2::Params::MIN_M_COST, 1, 1, None)
+                .expect("valid Argon2 parameters"),
+        }
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The app serving one database on an ephemeral port.
+struct Server {
+    base: String,
+    client: Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), app::Error>>,
+}
+
+impl Server {
+    async fn start(config: app::Config) -> Self {
+        logs();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("local addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app::serve(config, listener, async {
+            let _ = stopped.await;
+        }));
+        let server = Self {
+            base,
+            client: client(),
+            stop: Some(stop),
+            task,
+        };
+        // `serve` migrates before it accepts; the listener is bound, so this waits for it.
+        let health = server.get("/health", None).await;
+        assert_eq!(health.status, StatusCode::OK, "{health:?}");
+        server
+    }
+
+    /// Graceful shutdown; panics if the app stopped with an error.
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task)
+            .await
+            .expect("the server task")
+            .expect("the server stops cleanly");
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Answer {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Answer::from(request.send().await.expect("the request gets an answer")).await
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.send(Method::POST, path, token, Some(&body)).await
+    }
+
+    /// Sends `body` as it is, with a JSON content type.
+    async fn post_raw(&self, path: &str, token: Option<&str>, body: impl Into<String>) -> Answer {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.into());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Answer::from(request.send().await.expect("the request gets an answer")).await
+    }
+
+    /// Registers a user with [`PASSWORD`]; their id and token.
+    async fn user(&self, name: &str, email: &str) -> (i64, String) {
+        let answer = self
+            .post(
+                "/api/v1/users",
+                None,
+                json!({ "name": name, "email": email, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
+        (
+            answer.body["data"]["id"].as_i64().expect("id"),
+            answer.token(),
+        )
+    }
+
+    /// Registers a teacher with [`PASSWORD`]; their token.
+    async fn teacher(&self, name: &str, email: &str) -> String {
+        let answer = self
+            .post(
+                "/api/v1/teachers",
+                None,
+                json!({ "name": name, "email": email, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
+        answer.token()
+    }
+
+    /// Creates a book for `token`'s user; the book as answered.
+    async fn book(&self, token: &str, title: &str) -> Value {
+        let answer = self
+            .post(
+                "/api/v1/books",
+                Some(token),
+                json!({ "title": title, "author": "Anon" }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
+        answer.body["data"].clone()
+    }
+}
+
+fn client() -> Client {
+    Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("a reqwest client")
+}
+
+/// A response, read whole: status, headers, and the body as JSON (`Null` if it isn't JSON).
+#[derive(Debug)]
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+    body: Value,
+}
+
+impl Answer {
+    async fn from(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a readable body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Self {
+            status,
+            headers,
+            text,
+            body,
+        }
+    }
+
+    fn token(&self) -> String {
+        self.body["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token in {self:?}"))
+            .to_owned()
+    }
+
+    /// Asserts the contract's error shape: this status, this code, a message.
+    #[track_caller]
+    fn assert_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.body["error"], code, "{self:?}");
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{self:?}"
+        );
+        assert_eq!(self.body.as_object().map(|o| o.len()), Some(2), "{self:?}");
+        assert_eq!(self.headers[CONTENT_TYPE], "application/json", "{self:?}");
+    }
+
+    fn www_authenticate(&self) -> &str {
+        self.headers
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+async fn start() -> (TempDb, Server) {
+    let db = TempDb::new();
+    let server = Server::start(db.config()).await;
+    (db, server)
+}
+
+/// No answer may carry a password or its hash.
+#[track_caller]
+fn assert_no_secrets(answer: &Answer) {
+    assert!(!answer.text.contains(PASSWORD), "{answer:?}");
+    assert!(!answer.text.contains("$argon2"), "{answer:?}");
+    assert!(!answer.text.contains("password"), "{answer:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ignored routes
+
+#[tokio::test]
+async fn home_page_is_html_without_a_token() {
+    let (_db, server) = start().await;
+    let answer = server.get("/", None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(
+        answer.headers[CONTENT_TYPE]
+            .to_str()
+            .is_ok_and(|ct| ct.starts_with("text/html")),
+        "{answer:?}"
+    );
+    assert!(answer.text.contains("<h1>Bookstore</h1>"), "{answer:?}");
+}
+
+#[tokio::test]
+async fn health_is_ok_without_a_token() {
+    let (_db, server) = start().await;
+    let answer = server.get("/health", None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body, json!({ "status": "ok" }));
+}
+
+#[tokio::test]
+async fn ignored_routes_do_not_look_at_a_bad_token() {
+    let (_db, server) = start().await;
+    let answer = server.get("/health", Some("not.a.token")).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body, json!({ "status": "ok" }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users: register and log in
+
+#[tokio::test]
+async fn register_user_is_201_with_the_user_and_a_token() {
+    let (_db, server) = start().await;
+    let answer = server
+        .post(
+            "/api/v1/users",
+            None,
+            json!({ "name": " Ann ", "email": " Ann@Example.COM ", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
+    assert_eq!(
+        answer.body["data"],
+        json!({ "id": 1, "name": "Ann", "email": "ann@example.com", "admin": false })
+    );
+    assert_no_secrets(&answer);
+    let me = server.get("/api/v1/users/me", Some(&answer.token())).await;
+    assert_eq!(me.status, StatusCode::OK, "{me:?}");
+}
+
+#[tokio::test]
+async fn register_with_a_taken_email_is_409() {
+    let (_db, server) = start().await;
+    server.user("Ann", "ann@example.com").await;
+    let answer = server
+        .post(
+            "/api/v1/users",
+            None,
+            json!({ "name": "Other Ann", "email": "ANN@example.com", "password": PASSWORD }),
+        )
+        .await;
+    answer.assert_error(StatusCode::CONFLICT, "email_taken");
+}
+
+#[tokio::test]
+async fn register_with_malformed_json_is_400() {
+    let (_db, server) = start().await;
+    let answer = server
+        .post_raw("/api/v1/users", None, r#"{"name": "Ann", "#)
+        .await;
+    answer.assert_error(StatusCode::BAD_REQUEST, "invalid_json");
+}
+
+#[tokio::test]
+async fn register_without_a_json_content_type_is_400() {
+    let (_db, server) = start().await;
+    let answer = Answer::from(
+        server
+            .client
+            .post(server.url("/api/v1/users"))
+            .body(r#"{"name":"Ann","email":"ann@example.com","password":"long enough"}"#)
+            .send()
+            .await
+            .expect("an answer"),
+    )
+    .await;
+    answer.assert_error(StatusCode::BAD_REQUEST, "invalid_json");
+}
+
+#[tokio::test]
+async fn register_with_wrong_types_is_400() {
+    let (_db, server) = start().await;
+    let answer = server
+        .post(
+            "/api/v1/users",
+            None,
+            json!({ "name": 42, "email": "ann@example.com", "password": PASSWORD }),
+        )
+        .await;
+    answer.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+    assert!(
+        answer.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("name"))
+    );
+}
+
+#[tokio::test]
+async fn register_with_a_missing_field_is_400() {
+    let (_db, server) = start().await;
+    let answer = server
+        .post(
+            "/api/v1/users",
+            None,
+            json!({ "name": "Ann", "password": PASSWORD }),
+        )
+        .await;
+    answer.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+    assert!(
+        answer.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("email"))
+    );
+}
+
+#[tokio::test]
+async fn register_with_invalid_fields_is_400() {
+    let (_db, server) = start().await;
+    for (body, field) in [
+        (
+            json!({ "name": "  ", "email": "ann@example.com", "password": PASSWORD }),
+            "name",
+        ),
+        (
+            json!({ "name": "Ann", "email": "no-at-sign", "password": PASSWORD }),
+            "email",
+        ),
+        (
+            json!({ "name": "Ann", "email": "ann@example.com", "password": "short" }),
+            "password",
+        ),
+    ] {
+        let answer = server.post("/api/v1/users", None, body).await;
+        answer.assert_error(StatusCode::BAD_REQUEST, "invalid_field");
+        assert!(
+            answer.body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(field)),
+            "{answer:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn register_with_a_body_over_1_mib_is_413() {
+    let (_db, server) = start().await;
+    let name = "x".repeat(1024 * 1024);
+    let answer = server
+        .post(
+            "/api/v1/users",
+            None,
+            json!({ "name": name, "email": "ann@example.com", "password": PASSWORD }),
+        )
+        .await;
+    answer.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+}
+
+#[tokio::test]
+async fn login_returns_a_token_that_works() {
+    let (_db, server) = start().await;
+    let (id, _) = server.user("Ann", "ann@example.com").await;
+    let answer = server
+        .post(
+            "/api/v1/users/login",
+            None,
+            json!({ "email": "Ann@Example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(
+        answer.body.as_object().map(|o| o.len()),
+        Some(1),
+        "{answer:?}"
+    );
+    let me = server.get("/api/v1/users/me", Some(&answer.token())).await;
+    assert_eq!(me.status, StatusCode::OK, "{me:?}");
+    assert_eq!(me.body["data"]["id"], id);
+}
+
+#[tokio::test]
+async fn login_with_a_wrong_password_or_unknown_email_is_401() {
+    let (_db, server) = start().await;
+    server.user("Ann", "ann@example.com").await;
+    for body in [
+        json!({ "email": "ann@example.com", "password": "wrong password" }),
+        json!({ "email": "nobody@example.com", "password": PASSWORD }),
+    ] {
+        let answer = server.post("/api/v1/users/login", None, body).await;
+        answer.assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        assert_eq!(answer.www_authenticate(), "Bearer");
+    }
+}
+
+#[tokio::test]
+async fn login_with_a_missing_field_is_400() {
+    let (_db, server) = start().await;
+    let answer = server
+        .post(
+            "/api/v1/users/login",
+            None,
+            json!({ "email": "ann@example.com" }),
+        )
+        .await;
+    answer.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+}
+
+#[tokio::test]
+async fn tokens_carry_the_contract_claims() {
+    let (_db, server) = start().await;
+    let (id, token) = server.user("Ann", "ann@example.com").await;
+    // A verifier with the same secret and no routes of its own.
+    let jwt = jwt_router::JwtRoutes::<()>::builder()
+        .secret(SECRET)
+        .module("bookstore::no_routes")
+        .build()
+        .expect("a verifier");
+    let claims = jwt.verify(&token).expect("the token verifies");
+    assert_eq!(claims.sub, id.to_string());
+    assert_eq!(claims.table_name, "users");
+    assert_eq!(claims.exp - claims.iat, 30 * 24 * 60 * 60);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users: their own account
+
+#[tokio::test]
+async fn me_returns_the_user_and_a_refreshed_token() {
+    let (_db, server) = start().await;
+    let (id, token) = server.user("Ann", "ann@example.com").await;
+    let answer = server.get("/api/v1/users/me", Some(&token)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(
+        answer.body["data"],
+        json!({ "id": id, "name": "Ann", "email": "ann@example.com", "admin": false })
+    );
+    assert_no_secrets(&answer);
+    let refreshed = answer.token();
+    let books = server.get("/api/v1/books", Some(&refreshed)).await;
+    assert_eq!(books.status, StatusCode::OK, "{books:?}");
+}
+
+#[tokio::test]
+async fn me_without_a_token_is_401_with_a_bearer_challenge() {
+    let (_db, server) = start().await;
+    let answer = server.get("/api/v1/users/me", None).await;
+    answer.assert_error(StatusCode::UNAUTHORIZED, "missing_token");
+    assert_eq!(answer.www_authenticate(), "Bearer");
+}
+
+#[tokio::test]
+async fn me_with_a_forged_token_is_401_invalid_token() {
+    let (_db, server) = start().await;
+    let (_, token) = server.user("Ann", "ann@example.com").await;
+    let (unsigned, _) = token.rsplit_once('.').expect("a JWT");
+    let forged = format!("{unsigned}.c2lnbmVkIGJ5IHNvbWVvbmUgZWxzZQ");
+    for bad in [forged.as_str(), "not-a-jwt"] {
+        let answer = server.get("/api/v1/users/me", Some(bad)).await;
+        answer.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+        assert!(
+            answer.www_authenticate().starts_with("Bearer")
+                && answer
+                    .www_authenticate()
+                    .contains(r#"error="invalid_token""#),
+            "{answer:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn token_in_the_auth_query_parameter_is_accepted() {
+    let (_db, server) = start().await;
+    let (id, token) = server.user("Ann", "ann@example.com").await;
+    let answer = server
+        .get(&format!("/api/v1/users/me?auth={token}"), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(answer.body["data"]["id"], id);
+    let bad = server.get("/api/v1/users/me?auth=not-a-jwt", None).await;
+    bad.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+}
+
+#[tokio::test]
+async fn patch_me_renames_the_user() {
+    let (_db, server) = start().await;
+    let (id, token) = server.user("Ann", "ann@example.com").await;
+    let body = json!({ "name": "Ann B." });
+    let answer = server
+        .send(Method::PATCH, "/api/v1/users/me", Some(&token), Some(&body))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(
+        answer.body,
+        json!({ "data": { "id": id, "name": "Ann B.", "email": "ann@example.com", "admin": false } })
+    );
+    let me = server.get("/api/v1/users/me", Some(&token)).await;
+    assert_eq!(me.body["data"]["name"], "Ann B.");
+}
+
+#[tokio::test]
+async fn patch_me_without_a_name_is_400() {
+    let (_db, server) = start().await;
+    let (_, token) = server.user("Ann", "ann@example.com").await;
+    for (body, code) in [
+        (json!({}), "invalid_body"),
+        (json!({ "name": "" }), "invalid_field"),
+    ] {
+        let answer = server
+            .send(Method::PATCH, "/api/v1/users/me", Some(&token), Some(&body))
+            .await;
+        answer.assert_error(StatusCode::BAD_REQUEST, code);
+    }
+}
+
+#[tokio::test]
+async fn delete_me_disables_the_account_and_its_tokens_get_403() {
+    let (_db, server) = start().await;
+    let (_, token) = server.user("Ann", "ann@example.com").await;
+    let answer = server
+        .send(Method::DELETE, "/api/v1/users/me", Some(&token), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{answer:?}");
+    assert_eq!(answer.text, "");
+
+    let me = server.get("/api/v1/users/me", Some(&token)).await;
+    me.assert_error(StatusCode::FORBIDDEN, "account_disabled");
+    let books = server.get("/api/v1/books", Some(&token)).await;
+    books.assert_error(StatusCode::FORBIDDEN, "account_disabled");
+    let login = server
+        .post(
+            "/api/v1/users/login",
+            None,
+            json!({ "email": "ann@example.com", "password": PASSWORD }),
+        )
+        .await;
+    login.assert_error(StatusCode::FORBIDDEN, "account_disabled");
+    let again = server
+        .post(
+            "/api/v1/users",
+            None,
+            json!({ "name": "Ann", "email": "ann@example.com", "password": PASSWORD }),
+        )
+        .await;
+    again.assert_error(StatusCode::CONFLICT, "email_taken");
+}
+
+#[tokio::test]
+async fn list_users_is_200_for_the_admin() {
+    let (_db, server) = start().await;
+    let (ann, _) = server.user("Ann", "ann@example.com").await;
+    let answer = server
+        .post(
+            "/api/v1/users",
+            None,
+            json!({ "name": "Boss", "email": "Admin@Example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
+    assert_eq!(answer.body["data"]["admin"], true);
+    let boss = answer.body["data"]["id"].clone();
+
+    let list = server.get("/api/v1/users", Some(&answer.token())).await;
+    assert_eq!(list.status, StatusCode::OK, "{list:?}");
+    assert_eq!(
+        list.body,
+        json!({ "data": [
+            { "id": ann, "name": "Ann", "email": "ann@example.com", "admin": false },
+            { "id": boss, "name": "Boss", "email": ADMIN_EMAIL, "admin": true },
+        ] })
+    );
+    assert_no_secrets(&list);
+}
+
+#[tokio::test]
+async fn list_users_is_403_for_a_non_admin() {
+    let (_db, server) = start().await;
+    let (_, token) = server.user("Ann", "ann@example.com").await;
+    let answer = server.get("/api/v1/users", Some(&token)).await;
+    answer.assert_error(StatusCode::FORBIDDEN, "not_admin");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Teachers
+
+#[tokio::test]
+async fn teacher_registers_logs_in_and_sees_themself() {
+    let (_db, server) = start().await;
+    let answer = server
+        .post(
+            "/api/v1/teachers",
+            None,
+            json!({ "name": "Tess", "email": "tess@school.org", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
+    assert_eq!(
+        answer.body["data"],
+        json!({ "id": 1, "name": "Tess", "email": "tess@school.org" })
+    );
+    assert_no_secrets(&answer);
+
+    let login = server
+        .post(
+            "/api/v1/teachers/login",
+            None,
+            json!({ "email": "tess@school.org", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{login:?}");
+    let me = server
+        .get("/api/v1/teachers/me", Some(&login.token()))
+        .await;
+    assert_eq!(me.status, StatusCode::OK, "{me:?}");
+    assert_eq!(
+        me.body,
+        json!({ "data": { "id": 1, "name": "Tess", "email": "tess@school.org" } })
+    );
+}
+
+#[tokio::test]
+async fn teacher_register_with_a_taken_email_is_409_and_bad_body_400() {
+    let (_db, server) = start().await;
+    server.teacher("Tess", "tess@school.org").await;
+    let taken = server
+        .post(
+            "/api/v1/teachers",
+            None,
+            json!({ "name": "Tess", "email": "tess@school.org", "password": PASSWORD }),
+        )
+        .await;
+    taken.assert_error(StatusCode::CONFLICT, "email_taken");
+    let bad = server
+        .post("/api/v1/teachers", None, json!({ "name": "Tess" }))
+        .await;
+    bad.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+}
+
+#[tokio::test]
+async fn teacher_login_with_a_wrong_password_is_401() {
+    let (_db, server) = start().await;
+    server.teacher("Tess", "tess@school.org").await;
+    let answer = server
+        .post(
+            "/api/v1/teachers/login",
+            None,
+            json!({ "email": "tess@school.org", "password": "wrong password" }),
+        )
+        .await;
+    answer.assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+}
+
+#[tokio::test]
+async fn users_token_on_a_teachers_route_is_403() {
+    let (_db, server) = start().await;
+    let (_, token) = server.user("Ann", "ann@example.com").await;
+    let answer = server.get("/api/v1/teachers/me", Some(&token)).await;
+    answer.assert_error(StatusCode::FORBIDDEN, "wrong_entity");
+}
+
+#[tokio::test]
+async fn teachers_token_on_a_users_route_is_403() {
+    let (_db, server) = start().await;
+    let token = server.teacher("Tess", "tess@school.org").await;
+    for path in ["/api/v1/users/me", "/api/v1/books"] {
+        let answer = server.get(path, Some(&token)).await;
+        answer.assert_error(StatusCode::FORBIDDEN, "wrong_entity");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Books
+
+#[tokio::test]
+async fn book_is_created_listed_shown_replaced_and_deleted() {
+    let (_db, server) = start().await;
+    let (ann, token) = server.user("Ann", "ann@example.com").await;
+    let created = server
+        .post(
+            "/api/v1/books",
+            Some(&token),
+            json!({ "title": "Dune", "author": "Frank Herbert", "description": "Spice." }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    let book = json!({
+        "id": 1, "title": "Dune", "author": "Frank Herbert", "description": "Spice.", "owner_id": ann
+    });
+    assert_eq!(created.body, json!({ "data": book }));
+
+    let list = server.get("/api/v1/books", Some(&token)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body, json!({ "data": [book] }));
+    let shown = server.get("/api/v1/books/1", Some(&token)).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert_eq!(shown.body, json!({ "data": book }));
+
+    let replacement = json!({ "title": "Dune Messiah", "author": "Frank Herbert" });
+    let replaced = server
+        .send(
+            Method::PUT,
+            "/api/v1/books/1",
+            Some(&token),
+            Some(&replacement),
+        )
+        .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{replaced:?}");
+    assert_eq!(
+        replaced.body,
+        json!({ "data": {
+            "id": 1, "title": "Dune Messiah", "author": "Frank Herbert", "description": null, "owner_id": ann
+        } })
+    );
+
+    let deleted = server
+        .send(Method::DELETE, "/api/v1/books/1", Some(&token), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(deleted.text, "");
+    let gone = server.get("/api/v1/books/1", Some(&token)).await;
+    gone.assert_error(StatusCode::NOT_FOUND, "not_found");
+    let list = server.get("/api/v1/books", Some(&token)).await;
+    assert_eq!(list.body, json!({ "data": [] }));
+}
+
+#[tokio::test]
+async fn books_list_shows_only_the_callers_books() {
+    let (_db, server) = start().await;
+    let (_, ann) = server.user("Ann", "ann@example.com").await;
+    let (_, bob) = server.user("Bob", "bob@example.com").await;
+    let anns = server.book(&ann, "Emma").await;
+    server.book(&bob, "Ulysses").await;
+    let list = server.get("/api/v1/books", Some(&ann)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body, json!({ "data": [anns] }));
+}
+
+#[tokio::test]
+async fn another_users_book_is_404() {
+    let (_db, server) = start().await;
+    let (_, ann) = server.user("Ann", "ann@example.com").await;
+    let (_, bob) = server.user("Bob", "bob@example.com").await;
+    let book = server.book(&ann, "Emma").await;
+    let path = format!("/api/v1/books/{}", book["id"]);
+    let body = json!({ "title": "Mine now", "author": "Bob" });
+    for (method, body) in [
+        (Method::GET, None),
+        (Method::PUT, Some(&body)),
+        (Method::DELETE, None),
+    ] {
+        let answer = server.send(method, &path, Some(&bob), body).await;
+        answer.assert_error(StatusCode::NOT_FOUND, "not_found");
+    }
+    let still = server.get(&path, Some(&ann)).await;
+    assert_eq!(still.body, json!({ "data": book }));
+}
+
+#[tokio::test]
+async fn same_title_twice_for_one_user_is_409() {
+    let (_db, server) = start().await;
+    let (_, ann) = server.user("Ann", "ann@example.com").await;
+    let (_, bob) = server.user("Bob", "bob@example.com").await;
+    server.book(&ann, "Emma").await;
+    let twice = server
+        .post(
+            "/api/v1/books",
+            Some(&ann),
+            json!({ "title": "Emma", "author": "Jane Austen" }),
+        )
+        .await;
+    twice.assert_error(StatusCode::CONFLICT, "title_taken");
+    // Another user may have a book with the same title.
+    server.book(&bob, "Emma").await;
+    // Renaming a book to a title the user already has is the same conflict.
+    let other = server.book(&ann, "Persuasion").await;
+    let rename = json!({ "title": "Emma", "author": "Jane Austen" });
+    let answer = server
+        .send(
+            Method::PUT,
+            &format!("/api/v1/books/{}", other["id"]),
+            Some(&ann),
+            Some(&rename),
+        )
+        .await;
+    answer.assert_error(StatusCode::CONFLICT, "title_taken");
+}
+
+#[tokio::test]
+async fn create_book_with_missing_or_invalid_fields_is_400() {
+    let (_db, server) = start().await;
+    let (_, ann) = server.user("Ann", "ann@example.com").await;
+    for (body, code) in [
+        (json!({ "author": "Jane Austen" }), "invalid_body"),
+        (
+            json!({ "title": 7, "author": "Jane Austen" }),
+            "invalid_body",
+        ),
+        (
+            json!({ "title": "Emma", "author": "Jane Austen", "description": [] }),
+            "invalid_body",
+        ),
+        (
+            json!({ "title": " ", "author": "Jane Austen" }),
+            "invalid_field",
+        ),
+        (json!("Emma by Jane Austen"), "invalid_body"),
+    ] {
+        let answer = server.post("/api/v1/books", Some(&ann), body).await;
+        answer.assert_error(StatusCode::BAD_REQUEST, code);
+    }
+    let malformed = server.post_raw("/api/v1/books", Some(&ann), "{").await;
+    malformed.assert_error(StatusCode::BAD_REQUEST, "invalid_json");
+}
+
+#[tokio::test]
+async fn replace_book_with_wrong_types_is_400() {
+    let (_db, server) = start().await;
+    let (_, ann) = server.user("Ann", "ann@example.com").await;
+    let book = server.book(&ann, "Emma").await;
+    let body = json!({ "title": "Emma", "author": false });
+    let answer = server
+        .send(
+            Method::PUT,
+            &format!("/api/v1/books/{}", book["id"]),
+            Some(&ann),
+            Some(&body),
+        )
+        .await;
+    answer.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+}
+
+#[tokio::test]
+async fn book_id_that_is_not_a_number_is_400() {
+    let (_db, server) = start().await;
+    let (_, ann) = server.user("Ann", "ann@example.com").await;
+    for id in ["abc", "99999999999999999999"] {
+        let answer = server.get(&format!("/api/v1/books/{id}"), Some(&ann)).await;
+        answer.assert_error(StatusCode::BAD_REQUEST, "invalid_path");
+    }
+}
+
+#[tokio::test]
+async fn create_book_with_a_body_over_1_mib_is_413() {
+    let (_db, server) = start().await;
+    let (_, ann) = server.user("Ann", "ann@example.com").await;
+    let description = "y".repeat(1024 * 1024 + 1);
+    let answer = server
+        .post(
+            "/api/v1/books",
+            Some(&ann),
+            json!({ "title": "Long", "author": "Anon", "description": description }),
+        )
+        .await;
+    answer.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+}
+
+#[tokio::test]
+async fn books_without_a_token_are_401() {
+    let (_db, server) = start().await;
+    let answer = server
+        .post(
+            "/api/v1/books",
+            None,
+            json!({ "title": "Emma", "author": "Jane Austen" }),
+        )
+        .await;
+    answer.assert_error(StatusCode::UNAUTHORIZED, "missing_token");
+    assert_eq!(answer.www_authenticate(), "Bearer");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unknown routes and methods
+
+#[tokio::test]
+async fn unknown_route_is_401_without_a_token_and_404_with_one() {
+    let (_db, server) = start().await;
+    let (_, token) = server.user("Ann", "ann@example.com").await;
+    for path in ["/api/v1/nothing", "/nothing", "/api/v1/books/1/extra"] {
+        let anonymous = server.get(path, None).await;
+        anonymous.assert_error(StatusCode::UNAUTHORIZED, "missing_token");
+        assert_eq!(anonymous.www_authenticate(), "Bearer");
+        let authed = server.get(path, Some(&token)).await;
+        authed.assert_error(StatusCode::NOT_FOUND, "not_found");
+    }
+}
+
+#[tokio::test]
+async fn known_path_with_another_method_is_405_json() {
+    let (_db, server) = start().await;
+    let (_, token) = server.user("Ann", "ann@example.com").await;
+    let answer = server
+        .send(Method::PATCH, "/api/v1/books", Some(&token), None)
+        .await;
+    answer.assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_registrations_of_one_email_are_one_201_and_fifteen_409() {
+    let (_db, server) = start().await;
+    let mut requests = JoinSet::new();
+    for i in 0..16 {
+        let (client, url) = (server.client.clone(), server.url("/api/v1/users"));
+        requests.spawn(async move {
+            let body = json!({ "name": format!("Racer {i}"), "email": "race@example.com", "password": PASSWORD });
+            let response = client.post(url).json(&body).send().await.expect("an answer");
+            Answer::from(response).await
+        });
+    }
+    let answers = requests.join_all().await;
+    let created: Vec<&Answer> = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::CREATED)
+        .collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    for answer in answers.iter().filter(|a| a.status != StatusCode::CREATED) {
+        answer.assert_error(StatusCode::CONFLICT, "email_taken");
+    }
+    let me = server
+        .get("/api/v1/users/me", Some(&created[0].token()))
+        .await;
+    assert_eq!(me.body["data"]["email"], "race@example.com");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_book_creations_lose_nothing() {
+    const USERS: usize = 4;
+    const BOOKS_EACH: usize = 100;
+    let (_db, server) = start().await;
+    let mut tokens = Vec::new();
+    for u in 0..USERS {
+        tokens.push(
+            server
+                .user(&format!("User {u}"), &format!("u{u}@example.com"))
+                .await
+                .1,
+        );
+    }
+    let mut requests = JoinSet::new();
+    for n in 0..BOOKS_EACH {
+        for token in &tokens {
+            let (client, url, token) = (
+                server.client.clone(),
+                server.url("/api/v1/books"),
+                token.clone(),
+            );
+            requests.spawn(async move {
+                let body = json!({ "title": format!("Book {n}"), "author": "Anon" });
+                let response = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("an answer");
+                Answer::from(response).await
+            });
+        }
+    }
+    let answers = requests.join_all().await;
+    assert_eq!(answers.len(), USERS * BOOKS_EACH);
+    for answer in &answers {
+        assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
+    }
+    let mut total = 0;
+    for token in &tokens {
+        let list = server.get("/api/v1/books", Some(token)).await;
+        let books = list.body["data"].as_array().expect("a list").clone();
+        assert_eq!(books.len(), BOOKS_EACH);
+        total += books.len();
+    }
+    assert_eq!(total, 400);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restart, shutdown, failures, logs
+
+#[tokio::test]
+async fn restart_keeps_users_books_and_tokens() {
+    let db = TempDb::new();
+    let first = Server::start(db.config()).await;
+    let (ann, token) = first.user("Ann", "ann@example.com").await;
+    let teacher = first.teacher("Tess", "tess@school.org").await;
+    let book = first.book(&token, "Emma").await;
+    first.stop().await;
+
+    let second = Server::start(db.config()).await;
+    let me = second.get("/api/v1/users/me", Some(&token)).await;
+    assert_eq!(me.status, StatusCode::OK, "{me:?}");
+    assert_eq!(me.body["data"]["id"], ann);
+    let books = second.get("/api/v1/books", Some(&token)).await;
+    assert_eq!(books.body, json!({ "data": [book] }));
+    let tess = second.get("/api/v1/teachers/me", Some(&teacher)).await;
+    assert_eq!(tess.status, StatusCode::OK, "{tess:?}");
+    let login = second
+        .post(
+            "/api/v1/users/login",
+            None,
+            json!({ "email": "ann@example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{login:?}");
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_memory_database_serves_concurrent_requests() {
+    let db = TempDb::new();
+    let server = Server::start(app::Config {
+        database_url: "sqlite::memory:".to_owned(),
+        ..db.config()
+    })
+    .await;
+    let (_, token) = server.user("Ann", "ann@example.com").await;
+    let mut requests = JoinSet::new();
+    for n in 0..20 {
+        let (client, url, token) = (
+            server.client.clone(),
+            server.url("/api/v1/books"),
+            token.clone(),
+        );
+        requests.spawn(async move {
+            let body = json!({ "title": format!("Book {n}"), "author": "Anon" });
+            let response = client.post(url).bearer_auth(token).json(&body).send().await;
+            Answer::from(response.expect("an answer")).await.status
+        });
+    }
+    assert!(
+        requests
+            .join_all()
+            .await
+            .iter()
+            .all(|s| *s == StatusCode::CREATED)
+    );
+    let list = server.get("/api/v1/books", Some(&token)).await;
+    assert_eq!(
+        list.body["data"].as_array().map(Vec::len),
+        Some(20),
+        "{list:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_lets_the_request_in_flight_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (_db, mut server) = start().await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    // One whole request first, so the server has certainly accepted this connection.
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: bookstore\r\n\r\n")
+        .await
+        .expect("write");
+    let mut first = [0; 512];
+    let n = stream.read(&mut first).await.expect("read");
+    assert!(
+        first[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&first[..n])
+    );
+
+    // Then a registration whose body is only half sent when the shutdown starts.
+    let body =
+        json!({ "name": "Late", "email": "late@example.com", "password": PASSWORD }).to_string();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let headers = format!(
+        "POST /api/v1/users HTTP/1.1\r\nHost: bookstore\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(headers.as_bytes()).await.expect("write");
+    stream.write_all(head.as_bytes()).await.expect("write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    if let Some(stop) = server.stop.take() {
+        let _ = stop.send(());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!server.task.is_finished(), "the server stopped mid-request");
+    stream.write_all(tail.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert!(
+        response.contains(r#""email":"late@example.com""#),
+        "{response}"
+    );
+
+    server.stop().await;
+    assert!(
+        TcpListener::bind(&addr).await.is_ok(),
+        "the port is free again after shutdown"
+    );
+}
+
+#[tokio::test]
+async fn panicking_handler_is_500_json_and_the_server_keeps_serving() {
+    use axum::routing::get;
+    async fn boom() -> &'static str {
+        panic!("boom")
+    }
+    let router = axum::Router::new()
+        .route("/boom", get(boom))
+        .route("/ok", get(|| async { "ok" }));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("local addr"));
+    tokio::spawn(async move { axum::serve(listener, app::http::layers(router)).await });
+    let client = client();
+    let boom = Answer::from(
+        client
+            .get(format!("{base}/boom"))
+            .send()
+            .await
+            .expect("answer"),
+    )
+    .await;
+    boom.assert_error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
+    assert!(!boom.text.contains("boom"), "{boom:?}");
+    let ok = client
+        .get(format!("{base}/ok"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+/// The log lines of every test's server: a writer for `tracing_subscriber::fmt`.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
+    }
+}
+
+/// Installs the binary's subscriber on first use (a global one: a per-test `set_default` misses
+/// events when tests run in parallel, as tracing caches each callsite's interest process-wide).
+fn logs() -> &'static Logs {
+    static LOGS: OnceLock<Logs> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::new("bookstore=debug,jwt_router_runtime=debug"))
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+        logs
+    })
+}
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_name_route_templates_and_never_tokens_or_passwords() {
+    let (_db, server) = start().await;
+    let (_, token) = server.user("Ann", "ann@example.com").await;
+    let book = server.book(&token, "Emma").await;
+    let shown = server
+        .get(&format!("/api/v1/books/{}?auth={token}", book["id"]), None)
+        .await;
+    assert_eq!(shown.status, StatusCode::OK, "{shown:?}");
+
+    // Every test's server logs here: what no test may leak, none leaked.
+    let text = logs().text();
+    assert!(
+        text.contains(r#"method=GET route="/api/v1/books/{id}" status=200 latency="#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"jwt_router_runtime::guard: jwt-router decision method=GET route="/api/v1/books/{id}" policy="authed""#),
+        "the guard's decision is logged: {text}"
+    );
+    assert!(!text.contains(&token), "a token was logged: {text}");
+    assert!(!text.contains(PASSWORD), "a password was logged: {text}");
+    assert!(
+        !text.contains("$argon2"),
+        "a password hash was logged: {text}"
+    );
+    assert!(
+        !text.contains(std::str::from_utf8(SECRET).expect("utf-8")),
+        "{text}"
+    );
+}

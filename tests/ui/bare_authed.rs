@@ -1,0 +1,6 @@
+use jwt_router::authed;
+
+#[authed]
+async fn me() {}
+
+fn main() {}

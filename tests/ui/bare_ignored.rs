@@ -1,0 +1,6 @@
+use jwt_router::ignored;
+
+#[ignored]
+async fn home() {}
+
+fn main() {}

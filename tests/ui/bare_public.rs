@@ -1,0 +1,6 @@
+use jwt_router::public;
+
+#[public]
+async fn health() {}
+
+fn main() {}

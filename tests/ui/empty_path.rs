@@ -1,0 +1,6 @@
+use jwt_router::public;
+
+#[public(GET, "")]
+async fn root() {}
+
+fn main() {}

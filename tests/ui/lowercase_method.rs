@@ -1,0 +1,6 @@
+use jwt_router::public;
+
+#[public(get, "/books")]
+async fn books() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use jwt_router::public;
+
+#[public(TRACE, "/books")]
+async fn books() {}
+
+fn main() {}
