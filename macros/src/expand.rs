@@ -97,6 +97,11 @@ fn entity_handler(private: &TokenStream, handler: &Handler, param: &PatType) -> 
         .unzip();
     let mut inner_sig = sig.clone();
     inner_sig.ident = inner.clone();
+    let inner_doc = doc(format!(
+        "jwt-router: `{0}` as written; the `{0}` below loads the caller's `{1}` and calls it.",
+        name.unraw(),
+        type_name(&param.ty)
+    ));
     let body_attrs = handler.body_attrs();
     let wrapper_attrs = handler.wrapper_attrs();
     let asyncness = &sig.asyncness;
@@ -105,6 +110,7 @@ fn entity_handler(private: &TokenStream, handler: &Handler, param: &PatType) -> 
     let output = &sig.output;
     quote! {
         #(#body_attrs)*
+        #inner_doc
         #[doc(hidden)]
         #[allow(non_snake_case)]
         #inner_sig #body
@@ -132,8 +138,13 @@ fn table_check(private: &TokenStream, handler: &Handler, table: &LitStr, ty: &Ty
          type as the first parameter"
     );
     let table_var = format_ident!("__jwt_router_table");
+    let what = doc(format!(
+        "jwt-router: checks at compile time that `{ty_name}::TABLE_NAME` is \"{declared}\"."
+    ));
     quote_spanned! {table.span()=>
         #(#cfgs)*
+        #what
+        #[doc(hidden)]
         const _: () = {
             let #table_var: &str = <#ty as #private::Entity>::TABLE_NAME;
             if !#private::str_eq(#table_var, #table) {
@@ -175,8 +186,22 @@ fn route_items(
     };
     let handler_name = name.unraw().to_string();
     let state_var = format_ident!("__jwt_router_state", span = Span::call_site());
+    let route_name = format!("{} {:?}", route.method.as_str(), path.value());
+    let under = match policy {
+        Policy::Ignored => "at the root",
+        Policy::Public | Policy::Authed => "under the API prefix",
+    };
+    let unique_doc = doc(format!(
+        "jwt-router: claims {route_name} {under} for this module; a second claim is E0428."
+    ));
+    let decl_doc = doc(format!(
+        "jwt-router: route table entry: `{}` serves {route_name}, {}.",
+        name.unraw(),
+        policy.name()
+    ));
     let unique = quote_spanned! {path.span()=>
         #(#cfgs)*
+        #unique_doc
         #[doc(hidden)]
         #[allow(dead_code, non_upper_case_globals)]
         const #unique: () = ();
@@ -187,6 +212,7 @@ fn route_items(
         #(#cfgs)*
         #[#private::linkme::distributed_slice(#private::ROUTES)]
         #[linkme(crate = #private::linkme)]
+        #decl_doc
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
         static #decl: #private::RouteDecl = #private::RouteDecl {
@@ -204,6 +230,12 @@ fn route_items(
             },
         };
     }
+}
+
+/// `#[doc = " text"]`: one line that `cargo expand` prints as `/// text` above a generated item.
+fn doc(text: String) -> TokenStream {
+    let text = format!(" {text}");
+    quote!(#[doc = #text])
 }
 
 /// `Vec<u8>` rather than `Vec < u8 >`, for messages.
@@ -295,6 +327,57 @@ mod tests {
             ),
         );
         assert_eq!(items(routeless), ["fn __jwt_router_me", "fn me", "const _"]);
+    }
+
+    #[test]
+    fn generated_items_say_what_they_are() {
+        let tokens = attribute(
+            Policy::Authed,
+            quote!(GET, "/me", entity = "users"),
+            quote!(
+                /// The caller.
+                pub async fn me(user: User) -> String {
+                    body
+                }
+            ),
+        );
+        let file: syn::File = syn::parse2(tokens).expect("the expansion parses as items");
+        let docs: Vec<Vec<String>> = file
+            .items
+            .iter()
+            .map(|item| {
+                let attrs = match item {
+                    syn::Item::Fn(f) => &f.attrs,
+                    syn::Item::Const(c) => &c.attrs,
+                    syn::Item::Static(s) => &s.attrs,
+                    other => panic!("unexpected item {}", quote!(#other)),
+                };
+                attrs
+                    .iter()
+                    .filter(|attr| attr.path().is_ident("doc"))
+                    .map(|attr| match &attr.meta {
+                        syn::Meta::NameValue(syn::MetaNameValue {
+                            value:
+                                syn::Expr::Lit(syn::ExprLit {
+                                    lit: syn::Lit::Str(text),
+                                    ..
+                                }),
+                            ..
+                        }) => text.value(),
+                        other => other.to_token_stream().to_string(),
+                    })
+                    .collect()
+            })
+            .collect();
+        // The inner fn, the wrapper, the table check, the route claim, the table entry. The
+        // wrapper is the user's function and keeps only the user's docs.
+        assert_eq!(docs.len(), 5);
+        assert_eq!(docs[1], [" The caller."]);
+        for (i, docs) in docs.iter().enumerate().filter(|(i, _)| *i != 1) {
+            assert_eq!(docs.len(), 2, "item {i}: {docs:?}");
+            assert!(docs[0].starts_with(" jwt-router: "), "item {i}: {docs:?}");
+            assert_eq!(docs[1], "doc (hidden)", "item {i}");
+        }
     }
 
     #[test]

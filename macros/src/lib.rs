@@ -71,6 +71,8 @@ mod route_path;
 /// #[public(get, "/health")]     HTTP methods are written in uppercase: write `GET`
 /// #[public(FETCH, "/health")]   unknown HTTP method `FETCH`: did you mean `PATCH`? ...
 /// ```
+/// Fix: `#[public(GET, "/health")]`; the methods are `GET`, `POST`, `PUT`, `PATCH`, `DELETE`,
+/// `HEAD` and `OPTIONS`.
 ///
 /// A handler that is not `async`, takes `self`, or is generic is refused: axum mounts one
 /// concrete async function per route.
@@ -184,11 +186,13 @@ pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 /// Fix: `entity = "teachers"`, or take a `User`.
 ///
-/// The first parameter's type is not an entity:
+/// The entity is not the first parameter:
 ///
 /// ```text
-/// async fn show(State(db): State<Db>, user: User)
-///               ^^^^^^^^^^^^^^^^^^^^ `entity = "users"` passes the caller's entity as the first parameter, ...
+/// #[authed(GET, "/books/{id}", entity = "users")]
+/// async fn show(State(db): State<Db>, user: User) -> Json<Book> { .. }
+///                          ^^^^^^^^^ `entity = "users"` passes the caller's entity as the first parameter,
+///                                    but the first parameter of `show` is the extractor `State`: ...
 /// ```
 /// Fix: put the entity first, `async fn show(user: User, State(db): State<Db>)`; a type without
 /// an `Entity` implementation gets the trait's own message on the type.

@@ -5,7 +5,8 @@
 //! rules), plus a few paths axum accepts but that are always a mistake in a route declaration:
 //! parameter names that are not identifiers, a parameter named twice, a query string or
 //! fragment, whitespace and control characters. Conflicts *between* routes are not a property
-//! of one path; the runtime reports them at startup.
+//! of one path; the runtime reports them at startup. The `axum_parity` property test checks
+//! this against matchit itself.
 
 use proc_macro2::Span;
 use syn::LitStr;
@@ -98,10 +99,23 @@ fn check_characters(path: &str) -> Result<(), (usize, String)> {
             ));
         }
         if c.is_control() {
+            let stripped: String = path.chars().filter(|c| !c.is_control()).collect();
+            let fix = if validate(&stripped).is_ok() {
+                format!("expected \"{stripped}\"")
+            } else {
+                let mut utf8 = [0; 4];
+                let encoded: String = c
+                    .encode_utf8(&mut utf8)
+                    .bytes()
+                    .map(|byte| format!("%{byte:02X}"))
+                    .collect();
+                format!("to match it, write it percent-encoded ({encoded}), as requests carry it")
+            };
             return Err((
                 offset,
                 format!(
-                    "path must not contain control characters: found U+{:04X} at character {at}",
+                    "path must not contain control characters: found U+{:04X} at character \
+                     {at}; {fix}",
                     u32::from(c)
                 ),
             ));
@@ -145,33 +159,45 @@ fn check_axum_07_syntax(path: &str) -> Result<(), (usize, String)> {
     let Some((offset, segment)) = first else {
         return Ok(());
     };
-    let fixed = path
+    let at = position(path, offset);
+    let (sigil, name) = segment.split_at(1);
+    let (what, written, default) = match sigil {
+        ":" => ("a path parameter", "", "id"),
+        _ => ("a catch-all parameter", "*", "rest"),
+    };
+    if !name.is_empty() && !is_identifier(name) {
+        return Err((
+            offset,
+            format!(
+                "segment \"{segment}\" at character {at} starts with '{sigil}', which axum 0.8 \
+                 refuses (it was axum 0.7's syntax for {what}): {what} is now written \
+                 {{{written}name}}"
+            ),
+        ));
+    }
+    let name = if name.is_empty() { default } else { name };
+    // Every 0.7-style segment rewritten, suggested only if that makes the path valid.
+    let fixed: Option<Vec<String>> = path
         .split('/')
         .map(|segment| match segment.split_at_checked(1) {
-            Some((":", "")) => "{id}".to_owned(),
-            Some((":", name)) => format!("{{{name}}}"),
-            Some(("*", "")) => "{*rest}".to_owned(),
-            Some(("*", name)) => format!("{{*{name}}}"),
-            _ => segment.to_owned(),
+            Some((":", "")) => Some("{id}".to_owned()),
+            Some(("*", "")) => Some("{*rest}".to_owned()),
+            Some((":", name)) => is_identifier(name).then(|| format!("{{{name}}}")),
+            Some(("*", name)) => is_identifier(name).then(|| format!("{{*{name}}}")),
+            _ => Some(segment.to_owned()),
         })
-        .collect::<Vec<_>>()
-        .join("/");
-    let at = position(path, offset);
-    let message = if let Some(name) = segment.strip_prefix(':') {
-        let name = if name.is_empty() { "id" } else { name };
+        .collect();
+    let fixed = fixed
+        .map(|segments| segments.join("/"))
+        .filter(|fixed| validate(fixed).is_ok())
+        .map(|fixed| format!(": expected \"{fixed}\""))
+        .unwrap_or_default();
+    Err((
+        offset,
         format!(
-            "axum 0.8 writes a path parameter as {{{name}}}, not :{name} (character {at}): \
-             expected \"{fixed}\""
-        )
-    } else {
-        let name = segment.strip_prefix('*').filter(|name| !name.is_empty());
-        let name = name.unwrap_or("rest");
-        format!(
-            "axum 0.8 writes a catch-all parameter as {{*{name}}}, not *{name} (character {at}): \
-             expected \"{fixed}\""
-        )
-    };
-    Err((offset, message))
+            "axum 0.8 writes {what} as {{{written}{name}}}, not {segment} (character {at}){fixed}"
+        ),
+    ))
 }
 
 /// One character of the path after matchit's unescaping (`{{` and `}}` are literal braces).
@@ -402,6 +428,9 @@ fn to_identifier(name: &str) -> String {
 }
 
 #[cfg(test)]
+mod axum_parity;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -480,7 +509,10 @@ mod tests {
         refused("/:a/:b", 1, "expected \"/{a}/{b}\"");
         refused("/files/*rest", 7, "expected \"/files/{*rest}\"");
         refused("/files/*", 7, "expected \"/files/{*rest}\"");
-        refused("/:", 1, "expected \"/{id}\"");
+        refused("/:", 1, "as {id}, not : (character 2): expected \"/{id}\"");
+        refused("/files/*rest/x", 7, "as {*rest}, not *rest (character 8)");
+        refused("/:{id}", 1, "starts with ':', which axum 0.8 refuses");
+        refused("/*{{x", 1, "a catch-all parameter is now written {*name}");
     }
 
     #[test]
@@ -552,7 +584,9 @@ mod tests {
         refused(" /books", 0, "expected \"/books\"");
         refused("/my books", 3, "%20");
         refused("/a\tb", 2, "a tab");
-        refused("/a\u{7}", 2, "U+0007");
+        refused("/a\u{7}", 2, "U+0007 at character 3; expected \"/a\"");
+        refused("/\u{7}a\u{7} b", 1, "write it percent-encoded (%07)");
+        refused("/\u{9b}{", 1, "(%C2%9B)");
         refused("/{id }", 4, "a space");
     }
 
