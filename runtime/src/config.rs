@@ -82,7 +82,8 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
     }
 
     /// Registers an entity type (flask's `ENTITY_MODELS`). Its `Store` must be reachable from
-    /// the router's state `S` by axum's `FromRef`, which the compiler checks here.
+    /// the router's state `S` by axum's `FromRef`, which the compiler checks here. Tokens are
+    /// minted and accepted only for registered entity tables.
     pub fn entity<E: Entity>(mut self) -> Self
     where
         E::Store: FromRef<S>,
@@ -143,6 +144,7 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
                 self.expire,
                 self.leeway,
                 self.max_token_bytes,
+                self.entities.iter().map(|reg| reg.table).collect(),
             )),
             query_token: self.query_token,
             routes: routes.into(),

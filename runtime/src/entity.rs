@@ -4,12 +4,14 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use crate::error::AuthError;
@@ -168,7 +170,13 @@ where
             let id = id.ok_or(AuthError::InvalidToken(
                 "the token's subject is not a valid id",
             ))?;
-            match E::load(&store, &id).await {
+            // A panicking store must not take the connection down with it.
+            let loaded = AssertUnwindSafe(E::load(&store, &id)).catch_unwind().await;
+            let Ok(loaded) = loaded else {
+                tracing::error!(table = E::TABLE_NAME, "entity store panicked");
+                return Err(AuthError::StorePanicked);
+            };
+            match loaded {
                 Err(err) => {
                     tracing::warn!(table = E::TABLE_NAME, error = %err, "entity store failed");
                     Err(AuthError::StoreUnavailable)

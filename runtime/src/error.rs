@@ -42,6 +42,9 @@ pub enum AuthError {
     /// The entity named by the route is not registered with the builder, or the guard layer is
     /// not installed on this route: a server misconfiguration (500 `misconfigured`).
     Misconfigured(&'static str),
+    /// The entity store panicked while loading the caller (500 `internal_error`); the server
+    /// keeps serving.
+    StorePanicked,
 }
 
 impl AuthError {
@@ -55,7 +58,7 @@ impl AuthError {
             | Self::EntityNotFound => StatusCode::UNAUTHORIZED,
             Self::WrongEntity { .. } | Self::AccountDisabled => StatusCode::FORBIDDEN,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Misconfigured(_) | Self::StorePanicked => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -71,6 +74,7 @@ impl AuthError {
             Self::AccountDisabled => "account_disabled",
             Self::StoreUnavailable => "store_unavailable",
             Self::Misconfigured(_) => "misconfigured",
+            Self::StorePanicked => "internal_error",
         }
     }
 
@@ -116,6 +120,7 @@ impl fmt::Display for AuthError {
             ),
             Self::AccountDisabled => f.write_str("this account is disabled"),
             Self::StoreUnavailable => f.write_str("the entity store is unavailable, try again"),
+            Self::StorePanicked => f.write_str("the entity store failed unexpectedly"),
         }
     }
 }

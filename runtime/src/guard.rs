@@ -71,27 +71,24 @@ impl Context {
     }
 
     /// Decides the request: `Ok` lets it through (with the verified claims in its extensions).
+    ///
+    /// OPTIONS follows the route's policy like any method, CORS preflights included: a
+    /// preflight's headers are the client's to forge, and forwarding it would run `any()`
+    /// routes, nested services and fallbacks without a token. A CORS layer therefore goes
+    /// outside the guard (`jwt.router(state).layer(cors)`), where it answers preflights itself.
     fn admit<B>(self: &Arc<Self>, req: &mut Request<B>) -> Result<(), AuthError> {
         let template = req
             .extensions()
             .get::<MatchedPath>()
             .map(MatchedPath::as_str);
-        let rule = if is_cors_preflight(req) {
-            None
-        } else {
-            Some(self.policies.rule(req.method(), template))
-        };
+        let Rule { policy, entity } = self.policies.rule(req.method(), template);
         tracing::debug!(
             method = %req.method(),
             route = template.unwrap_or("<unmatched>"),
-            policy = rule.map_or("preflight", |r| r.policy.as_str()),
+            policy = policy.as_str(),
             "jwt-router decision"
         );
-        if let Some(Rule {
-            policy: Policy::Authed,
-            entity,
-        }) = rule
-        {
+        if policy == Policy::Authed {
             let token = self.token(req.headers(), req.uri().query())?;
             let claims = self.keys.verify(&token)?;
             if let Some(expected) = entity.filter(|table| *table != claims.table_name) {
@@ -112,9 +109,10 @@ impl Context {
         headers: &'r HeaderMap,
         query: Option<&'r str>,
     ) -> Result<Cow<'r, str>, AuthError> {
-        let from_header = bearer(headers)?;
+        let max = self.keys.max_token_bytes;
+        let from_header = bearer(headers, max)?;
         let from_query = match query {
-            Some(query) if self.query_token => query_param(query)?,
+            Some(query) if self.query_token => query_param(query, max)?,
             _ => None,
         };
         match (from_header, from_query) {
@@ -128,17 +126,11 @@ impl Context {
     }
 }
 
-/// A CORS preflight carries no credentials by definition (Fetch standard), so it is never refused.
-fn is_cors_preflight<B>(req: &Request<B>) -> bool {
-    req.method() == axum::http::Method::OPTIONS
-        && req.headers().contains_key(header::ORIGIN)
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-}
+const TOO_LARGE: AuthError = AuthError::InvalidToken("the token is larger than allowed");
 
 /// The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 7235 §2.1).
-fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+/// A value longer than any accepted token is refused before it is scanned.
+fn bearer(headers: &HeaderMap, max_token_bytes: usize) -> Result<Option<&str>, AuthError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -147,6 +139,9 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
         return Err(AuthError::InvalidRequest(
             "send one Authorization header, not several",
         ));
+    }
+    if value.len() > max_token_bytes.saturating_add(MAX_SCHEME_BYTES) {
+        return Err(TOO_LARGE);
     }
     let malformed = AuthError::InvalidRequest("expected `Authorization: Bearer <token>`");
     let value = value.to_str().map_err(|_| malformed.clone())?;
@@ -163,15 +158,42 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     Ok(Some(token))
 }
 
-fn query_param(query: &str) -> Result<Option<Cow<'_, str>>, AuthError> {
-    let mut found = form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key == QUERY_PARAM);
-    let token = found.next().map(|(_, value)| value);
+/// Whether a raw `key=value` pair is the `auth` parameter; an encoded key (`%61uth`) counts too,
+/// so a second, disguised `auth` is refused as a duplicate rather than left for the app to read.
+fn is_auth_key(pair: &str) -> bool {
+    let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+    if key.contains(['%', '+']) {
+        form_urlencoded::parse(key.as_bytes()).any(|(key, _)| key == QUERY_PARAM)
+    } else {
+        key == QUERY_PARAM
+    }
+}
+
+/// Room for `Bearer` and the spaces after it in a header that carries a token of the max size.
+const MAX_SCHEME_BYTES: usize = 64;
+
+/// The `auth` query parameter. Only that pair is percent-decoded, and only when its raw text
+/// could hold a token of the allowed size (percent-encoding triples a byte at most).
+fn query_param(query: &str, max_token_bytes: usize) -> Result<Option<Cow<'_, str>>, AuthError> {
+    let mut found = query.split('&').filter(|pair| is_auth_key(pair));
+    let Some(pair) = found.next() else {
+        return Ok(None);
+    };
     if found.next().is_some() {
         return Err(AuthError::InvalidRequest(
             "send one `auth` query parameter, not several",
         ));
     }
-    Ok(token)
+    if pair.len()
+        > max_token_bytes
+            .saturating_mul(3)
+            .saturating_add(QUERY_PARAM.len() + 1)
+    {
+        return Err(TOO_LARGE);
+    }
+    Ok(form_urlencoded::parse(pair.as_bytes())
+        .next()
+        .map(|(_, value)| value))
 }
 
 /// The guard as a tower layer, for routers you build yourself: add it after your routes
@@ -237,9 +259,9 @@ mod tests {
 
     #[test]
     fn bearer_scheme_is_case_insensitive_and_strict() {
-        assert_eq!(bearer(&headers(&["Bearer abc"])), Ok(Some("abc")));
-        assert_eq!(bearer(&headers(&["bEARER abc"])), Ok(Some("abc")));
-        assert_eq!(bearer(&headers(&[])), Ok(None));
+        assert_eq!(bearer(&headers(&["Bearer abc"]), 10), Ok(Some("abc")));
+        assert_eq!(bearer(&headers(&["bEARER abc"]), 10), Ok(Some("abc")));
+        assert_eq!(bearer(&headers(&[]), 10), Ok(None));
         for bad in [
             "Basic abc",
             "Bearer",
@@ -248,19 +270,36 @@ mod tests {
             "abc",
             "Bearerabc",
         ] {
-            assert!(bearer(&headers(&[bad])).is_err(), "{bad} accepted");
+            assert!(bearer(&headers(&[bad]), 10).is_err(), "{bad} accepted");
         }
-        assert!(bearer(&headers(&["Bearer a", "Bearer a"])).is_err());
+        assert!(bearer(&headers(&["Bearer a", "Bearer a"]), 10).is_err());
     }
 
     #[test]
-    fn query_param_refuses_duplicates() {
+    fn oversized_header_is_refused_before_it_is_scanned() {
+        let huge: &'static str =
+            "Bearer aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        assert_eq!(bearer(&headers(&[huge]), 0), Err(TOO_LARGE));
+        assert!(bearer(&headers(&[huge]), 100).is_ok());
+    }
+
+    #[test]
+    fn query_param_decodes_only_its_own_pair_and_refuses_duplicates() {
+        let token = |query: &str, max| query_param(query, max).map(|t| t.map(Cow::into_owned));
+        assert_eq!(token("x=1&auth=t.o.k", 10), Ok(Some("t.o.k".to_owned())));
+        assert_eq!(token("auth=%41%42", 10), Ok(Some("AB".to_owned())));
+        assert!(token("auth=a&auth=b", 10).is_err());
+        assert_eq!(token("authx=a&x=auth", 10), Ok(None));
+        assert!(token("auth=a&%61uth=b", 10).is_err());
+        assert_eq!(token("%61uth=a", 10), Ok(Some("a".to_owned())));
         assert_eq!(
-            query_param("x=1&auth=t.o.k").unwrap_or_default().as_deref(),
-            Some("t.o.k")
+            token(&format!("auth={}", "%41".repeat(10)), 10),
+            Ok(Some("A".repeat(10)))
         );
-        assert!(query_param("auth=a&auth=b").is_err());
-        assert_eq!(query_param("authx=a").ok(), Some(None));
+        assert_eq!(
+            token(&format!("auth={}", "a".repeat(31)), 10),
+            Err(TOO_LARGE)
+        );
     }
 
     #[test]

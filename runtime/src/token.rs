@@ -36,6 +36,8 @@ pub(crate) struct TokenKeys {
     pub(crate) expire: Duration,
     pub(crate) leeway: u64,
     pub(crate) max_token_bytes: usize,
+    /// The registered entity tables: a token for any other table is refused, and never minted.
+    tables: Vec<&'static str>,
 }
 
 impl TokenKeys {
@@ -44,6 +46,7 @@ impl TokenKeys {
         expire: Duration,
         leeway: Duration,
         max_token_bytes: usize,
+        tables: Vec<&'static str>,
     ) -> Self {
         // jsonwebtoken checks the signature and the pinned algorithm; its time checks
         // (60 s default leeway, no `nbf`, `exp == now` accepted) are replaced by `check_times`.
@@ -60,11 +63,17 @@ impl TokenKeys {
             expire,
             leeway: leeway.as_secs(),
             max_token_bytes,
+            tables,
         }
     }
 
     /// A fresh token for the entity `table_name`/`sub`, valid for the configured expiry.
     pub(crate) fn issue(&self, table_name: &str, sub: String) -> Result<String, AuthError> {
+        if !self.tables.contains(&table_name) {
+            return Err(AuthError::Misconfigured(
+                "tokens are minted only for entities registered with JwtRoutes::builder().entity::<E>()",
+            ));
+        }
         let iat = now();
         let claims = Claims {
             sub,
@@ -97,6 +106,11 @@ impl TokenKeys {
             .map_err(|err| AuthError::InvalidToken(describe(err.kind())))?;
         check_header(&data.header)?;
         check_times(&data.claims, now(), self.leeway)?;
+        if !self.tables.contains(&data.claims.table_name.as_str()) {
+            return Err(AuthError::InvalidToken(
+                "the token's `table_name` is not a registered entity",
+            ));
+        }
         Ok(data.claims)
     }
 }

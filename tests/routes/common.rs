@@ -20,6 +20,7 @@ pub struct Db {
     pub users: Arc<HashMap<u64, String>>,
     pub teachers: Arc<HashMap<String, String>>,
     pub failing: Arc<AtomicBool>,
+    pub panicking: Arc<AtomicBool>,
     pub loads: Arc<AtomicUsize>,
 }
 
@@ -37,6 +38,7 @@ impl Db {
 
     fn record_load(&self) -> Result<(), StoreError> {
         self.loads.fetch_add(1, Ordering::SeqCst);
+        assert!(!self.panicking.load(Ordering::SeqCst), "the store panics");
         if self.failing.load(Ordering::SeqCst) {
             return Err(StoreError::new("connection refused"));
         }

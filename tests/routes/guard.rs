@@ -7,6 +7,7 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use jwt_router::testing::token_for;
 use jwt_router::{JwtRoutes, Tokens, authed, ignored, public};
+use tower_http::cors::CorsLayer;
 
 use crate::common::{Db, SECRET, Teacher, User, ada, get as get_uri, request, send, turing};
 
@@ -180,17 +181,39 @@ async fn head_follows_its_get_route() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn cors_preflight_is_not_blocked_but_plain_options_is() {
-    let preflight = Request::builder()
+fn preflight() -> Request<Body> {
+    Request::builder()
         .method("OPTIONS")
         .uri("/api/v1/books")
         .header("origin", "https://app.example")
         .header("access-control-request-method", "GET")
         .body(Body::empty())
-        .expect("request");
-    let reply = send(&app(), preflight).await;
-    assert_ne!(reply.status, StatusCode::UNAUTHORIZED);
+        .expect("request")
+}
+
+#[tokio::test]
+async fn cors_preflight_is_answered_by_a_cors_layer_outside_the_guard() {
+    let app = app().layer(CorsLayer::permissive());
+    let reply = send(&app, preflight()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.headers.contains_key("access-control-allow-origin"));
+    let mut real = request("GET", "/api/v1/books", None);
+    real.headers_mut()
+        .insert("origin", "https://app.example".parse().expect("header"));
+    let reply = send(&app, real).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::UNAUTHORIZED, "missing_token")
+    );
+}
+
+#[tokio::test]
+async fn options_follows_the_route_policy_even_dressed_as_a_preflight() {
+    // Preflight headers are the client's to forge: without a CORS layer they open nothing.
+    assert_eq!(
+        send(&app(), preflight()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let plain = send(&app(), request("OPTIONS", "/api/v1/books", None)).await;
     assert_eq!(plain.status, StatusCode::UNAUTHORIZED);
 }
@@ -238,6 +261,26 @@ async fn failing_store_is_503_never_a_pass() {
     assert_eq!(
         (reply.status, reply.error_code()),
         (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+    );
+}
+
+#[tokio::test]
+async fn panicking_store_is_a_500_json_and_the_router_keeps_serving() {
+    let db = Db::seeded();
+    db.panicking
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let app = app_with(db.clone(), false);
+    let reply = get_uri(&app, "/api/v1/me", Some(&user_token())).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+    );
+    db.panicking
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let reply = get_uri(&app, "/api/v1/me", Some(&user_token())).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, Some("me ada"))
     );
 }
 

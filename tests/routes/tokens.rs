@@ -83,6 +83,7 @@ async fn created_token_has_the_seed_claims_and_pinned_hs256() {
 async fn update_token_renews_the_same_entity() {
     let short = JwtRoutes::<Db>::builder()
         .secret(SECRET)
+        .entity::<User>()
         .expire_in(Duration::from_secs(60))
         .module(module_path!())
         .build()
@@ -171,6 +172,21 @@ async fn alg_none_is_refused() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn token_for_an_unregistered_table_is_refused_and_never_minted() {
+    let claims = json!({ "sub": "1", "table_name": "admins", "iat": now(), "exp": now() + 600 });
+    assert_eq!(
+        status_of(&sign(Algorithm::HS256, &claims)).await.1,
+        "invalid_token"
+    );
+    let unregistered = JwtRoutes::<Db>::builder()
+        .secret(SECRET)
+        .module(module_path!())
+        .build()
+        .expect("valid");
+    assert!(unregistered.create_token::<User>(&1).is_err());
 }
 
 #[test]
