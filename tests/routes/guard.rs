@@ -121,6 +121,32 @@ async fn invalid_token_gets_invalid_token_challenge() {
 }
 
 #[tokio::test]
+async fn layer_guards_a_router_the_user_assembles() {
+    let db = Db::seeded();
+    let jwt = jwt(false);
+    let app: Router = jwt
+        .declared_routes(&db)
+        .route("/own", get(|| async { "own" }))
+        .layer(jwt.layer(&db));
+    assert_eq!(get_uri(&app, "/", None).await.body.as_str(), Some("home"));
+    assert_eq!(
+        get_uri(&app, "/own", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get_uri(&app, "/api/v1/me", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let reply = get_uri(&app, "/api/v1/me", Some(&user_token())).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, Some("me ada"))
+    );
+    let reply = get_uri(&app, "/own", Some(&user_token())).await;
+    assert_eq!(reply.body.as_str(), Some("own"));
+}
+
+#[tokio::test]
 async fn hand_added_route_is_denied_by_default() {
     assert_eq!(
         get_uri(&app(), "/hand", None).await.status,
