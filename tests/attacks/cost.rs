@@ -18,8 +18,10 @@ use jwt_router::{JwtRoutes, authed, public};
 use serde_json::json;
 use tower::ServiceExt;
 
-use crate::common::{Db, SECRET, User};
-use crate::support::{HS256_HEADER, b64, good_claims, good_token, now, signed, signed_with};
+use crate::common::Db;
+use crate::support::{
+    HS256_HEADER, b64, good_claims, good_token, jwt_for, now, signed, signed_with,
+};
 
 const ROUNDS: u32 = 10;
 
@@ -34,13 +36,7 @@ async fn p() -> &'static str {
 }
 
 fn jwt(query_token: bool) -> JwtRoutes<Db> {
-    JwtRoutes::builder()
-        .secret(SECRET)
-        .entity::<User>()
-        .query_token(query_token)
-        .module(module_path!())
-        .build()
-        .expect("valid configuration")
+    jwt_for(module_path!(), query_token)
 }
 
 /// The tokens to compare, valid first.

@@ -7,10 +7,10 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use jwt_router::{Claims, JwtRoutes, authed};
+use jwt_router::{Claims, authed};
 
-use crate::common::{Db, Reply, SECRET, User, get, send};
-use crate::support::{assert_refused, assert_served, good_token};
+use crate::common::{Db, Reply, get, send};
+use crate::support::{assert_refused, assert_served, good_token, jwt_for};
 
 #[authed(GET, "/vault")]
 async fn vault(claims: Claims) -> String {
@@ -18,14 +18,7 @@ async fn vault(claims: Claims) -> String {
 }
 
 fn app(query_token: bool) -> Router {
-    JwtRoutes::builder()
-        .secret(SECRET)
-        .entity::<User>()
-        .query_token(query_token)
-        .module(module_path!())
-        .build()
-        .expect("valid configuration")
-        .router(Db::seeded())
+    jwt_for(module_path!(), query_token).router(Db::seeded())
 }
 
 /// GET /vault with these raw `(name, value)` headers.

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::json;
 
-use crate::common::{Db, Reply, SECRET, User, send};
-use crate::support::{HS256_HEADER, b64, now, signed, signed_with};
+use crate::common::{Db, Reply, send};
+use crate::support::{HS256_HEADER, b64, jwt_for, now, signed, signed_with};
 
 #[authed(GET, "/prop")]
 async fn prop_route(claims: Claims) -> String {
@@ -17,13 +17,7 @@ async fn prop_route(claims: Claims) -> String {
 }
 
 fn jwt(query_token: bool) -> JwtRoutes<Db> {
-    JwtRoutes::builder()
-        .secret(SECRET)
-        .entity::<User>()
-        .query_token(query_token)
-        .module(module_path!())
-        .build()
-        .expect("valid configuration")
+    jwt_for(module_path!(), query_token)
 }
 
 /// Runs `test` over `strategy` with `cases` cases on a current-thread runtime.

@@ -14,15 +14,26 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
-use jwt_router::{Entity, StoreError};
+use jwt_router::{Entity, JwtRoutes, StoreError};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::common::{Reply, SECRET};
+use crate::common::{Db, Reply, SECRET, User};
 
 /// The header jwt-router itself writes.
 pub(crate) const HS256_HEADER: &str = r#"{"typ":"JWT","alg":"HS256"}"#;
+
+/// The guard for the handlers declared in `module`, with `users` registered.
+pub(crate) fn jwt_for(module: &str, query_token: bool) -> JwtRoutes<Db> {
+    JwtRoutes::builder()
+        .secret(SECRET)
+        .entity::<User>()
+        .query_token(query_token)
+        .module(module)
+        .build()
+        .expect("valid configuration")
+}
 
 pub(crate) fn now() -> u64 {
     SystemTime::now()
