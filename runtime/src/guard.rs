@@ -15,7 +15,7 @@ use tower_service::Service;
 use crate::entity::Entities;
 use crate::error::{AuthError, Responder};
 use crate::table::{Method, Policy};
-use crate::token::TokenKeys;
+use crate::token::{TOO_LARGE, TokenKeys};
 
 /// The query parameter that carries a token when [`query_token`](crate::JwtRoutesBuilder::query_token) is on.
 pub(crate) const QUERY_PARAM: &str = "auth";
@@ -125,8 +125,6 @@ impl Context {
         }
     }
 }
-
-const TOO_LARGE: AuthError = AuthError::InvalidToken("the token is larger than allowed");
 
 /// The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 7235 §2.1).
 /// A value longer than any accepted token is refused before it is scanned.

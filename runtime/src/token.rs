@@ -28,6 +28,9 @@ pub struct Claims {
     pub nbf: Option<u64>,
 }
 
+/// The refusal of a token over the size cap, wherever the cap is checked first.
+pub(crate) const TOO_LARGE: AuthError = AuthError::InvalidToken("the token is larger than allowed");
+
 /// Token settings fixed at build time: the key, the pinned algorithm and the time rules.
 pub(crate) struct TokenKeys {
     encoding: EncodingKey,
@@ -95,7 +98,7 @@ impl TokenKeys {
     /// token costs no more than a valid one: size, shape, then signature, then claims.
     pub(crate) fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         if token.len() > self.max_token_bytes {
-            return Err(AuthError::InvalidToken("the token is larger than allowed"));
+            return Err(TOO_LARGE);
         }
         if token.bytes().filter(|&b| b == b'.').count() != 2 {
             return Err(AuthError::InvalidToken(
