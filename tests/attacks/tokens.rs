@@ -547,6 +547,19 @@ async fn duplicate_claims_are_401() {
 }
 
 #[tokio::test]
+async fn claims_that_are_not_utf8_are_401_even_in_an_unread_field() {
+    // Found by the `signed_claims` fuzz target: serde skips an unknown field without reading it.
+    let mut claims = br#"{"sub":"1","table_name":"users","note":""#.to_vec();
+    claims.extend_from_slice(&[0xff, 0xfe]);
+    claims.extend_from_slice(
+        format!(r#"","iat":{},"exp":{}}}"#, now() - 10, now() + 3600).as_bytes(),
+    );
+    let input = format!("{}.{}", b64(HS256_HEADER), b64(&claims));
+    let token = format!("{input}.{}", hs256(&input, SECRET.as_bytes()));
+    refused(&token, "invalid_token", "claims with invalid UTF-8").await;
+}
+
+#[tokio::test]
 async fn duplicate_header_fields_are_401() {
     let claims = good_claims().to_string();
     for header in [
