@@ -186,6 +186,7 @@ fn route_items(
     };
     let handler_name = name.unraw().to_string();
     let state_var = format_ident!("__jwt_router_state", span = Span::call_site());
+    let method_var = format_ident!("__jwt_router_method", span = Span::call_site());
     let route_name = format!("{} {:?}", route.method.as_str(), path.value());
     let under = match policy {
         Policy::Ignored => "at the root",
@@ -225,8 +226,8 @@ fn route_items(
             file: ::core::file!(),
             line: ::core::line!(),
             state: #private::type_key::<#state>,
-            mount: |#state_var| {
-                #private::mount::<#state, _, _>(#state_var, #private::Method::#method, #name)
+            mount: |#state_var, #method_var| {
+                #private::mount::<#state, _, _>(#state_var, #method_var, #name)
             },
         };
     }

@@ -13,7 +13,7 @@ use axum::response::Response;
 use crate::Entity;
 use crate::entity::{Entities, EntityReg};
 use crate::error::{AuthError, Responder};
-use crate::guard::{Context, GuardLayer, Policies, Rule};
+use crate::guard::{Context, GuardLayer, Policies, Rule, Settings};
 use crate::table::{Policy, ROUTES, RouteDecl, RouteInfo, RouteTable};
 use crate::token::{Claims, TokenKeys};
 
@@ -138,19 +138,22 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
             };
             policies.insert(path, decl.method, rule);
         }
+        let keys = TokenKeys::new(
+            &self.secret,
+            self.expire,
+            self.leeway,
+            self.max_token_bytes,
+            self.entities.iter().map(|reg| reg.table).collect(),
+        );
         Ok(JwtRoutes {
-            keys: Arc::new(TokenKeys::new(
-                &self.secret,
-                self.expire,
-                self.leeway,
-                self.max_token_bytes,
-                self.entities.iter().map(|reg| reg.table).collect(),
-            )),
-            query_token: self.query_token,
+            settings: Arc::new(Settings {
+                keys,
+                query_token: self.query_token,
+                policies,
+                responder: self.responder,
+            }),
             routes: routes.into(),
-            policies: Arc::new(policies),
             entities: self.entities.into(),
-            responder: self.responder,
         })
     }
 }
@@ -306,23 +309,17 @@ impl std::error::Error for ConfigError {}
 ///
 /// Cheap to clone. Built by [`JwtRoutes::builder`].
 pub struct JwtRoutes<S> {
-    keys: Arc<TokenKeys>,
-    query_token: bool,
+    settings: Arc<Settings>,
     routes: Arc<[(&'static RouteDecl, String)]>,
-    policies: Arc<Policies>,
     entities: Arc<[EntityReg<S>]>,
-    responder: Responder,
 }
 
 impl<S> Clone for JwtRoutes<S> {
     fn clone(&self) -> Self {
         Self {
-            keys: Arc::clone(&self.keys),
-            query_token: self.query_token,
+            settings: Arc::clone(&self.settings),
             routes: Arc::clone(&self.routes),
-            policies: Arc::clone(&self.policies),
             entities: Arc::clone(&self.entities),
-            responder: self.responder.clone(),
         }
     }
 }
@@ -331,7 +328,7 @@ impl<S> fmt::Debug for JwtRoutes<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtRoutes")
             .field("routes", &self.routes.len())
-            .field("query_token", &self.query_token)
+            .field("query_token", &self.settings.query_token)
             .finish_non_exhaustive()
     }
 }
@@ -371,16 +368,10 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
     /// The declared handlers mounted but not guarded, for building your own router; add
     /// [`layer`](Self::layer) after all your routes.
     pub fn declared_routes(&self, state: &S) -> Router {
-        let stateless = TypeId::of::<()>();
         self.routes
             .iter()
             .fold(Router::new(), |router, (decl, path)| {
-                let given: &dyn std::any::Any = if (decl.state)().id == stateless {
-                    &()
-                } else {
-                    state
-                };
-                match (decl.mount)(given) {
+                match (decl.mount)(state, decl.method) {
                     Some(method_router) => router.route(path, method_router),
                     // `build` refused every declaration whose state type is neither () nor S.
                     None => router,
@@ -393,11 +384,8 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
     pub fn layer(&self, state: &S) -> GuardLayer {
         GuardLayer {
             ctx: Arc::new(Context {
-                keys: Arc::clone(&self.keys),
-                query_token: self.query_token,
-                policies: Arc::clone(&self.policies),
+                settings: Arc::clone(&self.settings),
                 entities: Entities::bind(&self.entities, state),
-                responder: self.responder.clone(),
             }),
         }
     }
@@ -425,16 +413,18 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
 
     /// A fresh token for the entity `E` with this id (flask's `create_token`).
     pub fn create_token<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
-        self.keys.issue_for::<E>(id)
+        self.settings.keys.issue_for::<E>(id)
     }
 
     /// A fresh token for the same entity as `claims`, with a new expiry (flask's `update_token`).
     pub fn update_token(&self, claims: &Claims) -> Result<String, AuthError> {
-        self.keys.issue(&claims.table_name, claims.sub.clone())
+        self.settings
+            .keys
+            .issue(&claims.table_name, claims.sub.clone())
     }
 
     /// Verifies a token as the guard does and returns its claims.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        self.keys.verify(token)
+        self.settings.keys.verify(token)
     }
 }

@@ -6,7 +6,6 @@ use std::fmt::Display;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -110,12 +109,7 @@ where
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(ctx) = parts.extensions.get::<Arc<Context>>().cloned() else {
-            return Err(AuthError::Misconfigured(
-                "the jwt-router guard layer is not installed on this route",
-            )
-            .into_response());
-        };
+        let ctx = Context::of(parts).map_err(IntoResponse::into_response)?;
         let Some(claims) = parts.extensions.get::<Claims>() else {
             return Err(ctx.respond(&AuthError::MissingToken));
         };

@@ -11,26 +11,11 @@ use crate::error::AuthError;
 use crate::guard::Context;
 use crate::token::Claims;
 
-fn context(parts: &Parts) -> Result<Arc<Context>, Box<Response>> {
-    parts
-        .extensions
-        .get::<Arc<Context>>()
-        .cloned()
-        .ok_or_else(|| {
-            Box::new(
-                AuthError::Misconfigured(
-                    "the jwt-router guard layer is not installed on this route",
-                )
-                .into_response(),
-            )
-        })
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for Claims {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = context(parts).map_err(|r| *r)?;
+        let ctx = Context::of(parts).map_err(IntoResponse::into_response)?;
         parts
             .extensions
             .get::<Claims>()
@@ -46,7 +31,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Claims {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        context(parts).map_err(|r| *r)?;
+        Context::of(parts).map_err(IntoResponse::into_response)?;
         Ok(parts.extensions.get::<Claims>().cloned())
     }
 }
@@ -75,14 +60,17 @@ pub struct Tokens {
 impl Tokens {
     /// A fresh token for the entity `E` with this id.
     pub fn create_token<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
-        self.ctx.keys.issue_for::<E>(id)
+        self.ctx.settings.keys.issue_for::<E>(id)
     }
 
     /// A fresh token for the caller's own entity; [`AuthError::MissingToken`] on a route
     /// the caller reached without a token.
     pub fn update_token(&self) -> Result<String, AuthError> {
         let caller = self.caller.as_ref().ok_or(AuthError::MissingToken)?;
-        self.ctx.keys.issue(&caller.table_name, caller.sub.clone())
+        self.ctx
+            .settings
+            .keys
+            .issue(&caller.table_name, caller.sub.clone())
     }
 
     /// The caller's verified claims, if the route required a token.
@@ -96,7 +84,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Tokens {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(Tokens {
-            ctx: context(parts).map_err(|r| *r)?,
+            ctx: Context::of(parts).map_err(IntoResponse::into_response)?,
             caller: parts.extensions.get::<Claims>().cloned(),
         })
     }

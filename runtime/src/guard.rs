@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use axum::extract::MatchedPath;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Request, header};
 use axum::response::Response;
 use futures_util::future::{Either, Ready, ready};
@@ -56,18 +57,36 @@ impl Policies {
     }
 }
 
-/// Everything a request needs from jwt-router; shared by the guard and the extractors.
-pub(crate) struct Context {
-    pub(crate) keys: Arc<TokenKeys>,
+/// What the guard decides with, fixed by `build`: shared by a `JwtRoutes` and every router
+/// it makes, so none of it is copied per router or per request.
+pub(crate) struct Settings {
+    pub(crate) keys: TokenKeys,
     pub(crate) query_token: bool,
-    pub(crate) policies: Arc<Policies>,
-    pub(crate) entities: Entities,
+    pub(crate) policies: Policies,
     pub(crate) responder: Responder,
 }
 
+/// Everything a request needs from jwt-router: the settings, and the entity loaders bound to
+/// the router's state. The guard puts it in each request it lets through, for the extractors.
+pub(crate) struct Context {
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) entities: Entities,
+}
+
 impl Context {
+    /// The context the guard left in a request; an error if no guard ran for this route.
+    pub(crate) fn of(parts: &Parts) -> Result<Arc<Context>, AuthError> {
+        parts
+            .extensions
+            .get::<Arc<Context>>()
+            .cloned()
+            .ok_or(AuthError::Misconfigured(
+                "the jwt-router guard layer is not installed on this route",
+            ))
+    }
+
     pub(crate) fn respond(&self, err: &AuthError) -> Response {
-        self.responder.respond(err)
+        self.settings.responder.respond(err)
     }
 
     /// Decides the request: `Ok` lets it through (with the verified claims in its extensions).
@@ -81,7 +100,7 @@ impl Context {
             .extensions()
             .get::<MatchedPath>()
             .map(MatchedPath::as_str);
-        let Rule { policy, entity } = self.policies.rule(req.method(), template);
+        let Rule { policy, entity } = self.settings.policies.rule(req.method(), template);
         tracing::debug!(
             method = %req.method(),
             route = template.unwrap_or("<unmatched>"),
@@ -90,7 +109,7 @@ impl Context {
         );
         if policy == Policy::Authed {
             let token = self.token(req.headers(), req.uri().query())?;
-            let claims = self.keys.verify(&token)?;
+            let claims = self.settings.keys.verify(&token)?;
             if let Some(expected) = entity.filter(|table| *table != claims.table_name) {
                 return Err(AuthError::WrongEntity {
                     expected,
@@ -109,10 +128,10 @@ impl Context {
         headers: &'r HeaderMap,
         query: Option<&'r str>,
     ) -> Result<Cow<'r, str>, AuthError> {
-        let max = self.keys.max_token_bytes;
+        let max = self.settings.keys.max_token_bytes;
         let from_header = bearer(headers, max)?;
         let from_query = match query {
-            Some(query) if self.query_token => query_param(query, max)?,
+            Some(query) if self.settings.query_token => query_param(query, max)?,
             _ => None,
         };
         match (from_header, from_query) {

@@ -128,7 +128,7 @@ pub struct RouteDecl {
     pub file: &'static str,
     pub line: u32,
     pub state: fn() -> TypeKey,
-    pub mount: fn(&dyn Any) -> Option<MethodRouter>,
+    pub mount: fn(&dyn Any, Method) -> Option<MethodRouter>,
 }
 
 impl RouteDecl {
@@ -149,8 +149,9 @@ impl RouteDecl {
 #[linkme::distributed_slice]
 pub static ROUTES: [RouteDecl];
 
-/// Mounts `handler` for `method`, given the router's state as `Any`; `None` if the state is not
-/// an `S`. Called by the closures the macros generate, where `S` is the handler's state type.
+/// Mounts `handler` for `method`, given the router's state as `Any`. `S` is the handler's state
+/// type: the router's, or `()` for a handler that takes no state; `None` if it is neither.
+/// Called by the closures the macros generate.
 #[doc(hidden)]
 pub fn mount<S, H, T>(state: &dyn Any, method: Method, handler: H) -> Option<MethodRouter>
 where
@@ -158,8 +159,10 @@ where
     H: Handler<T, S>,
     T: 'static,
 {
-    let state = state.downcast_ref::<S>()?.clone();
-    Some(axum::routing::on(method.filter(), handler).with_state(state))
+    let state = state
+        .downcast_ref::<S>()
+        .or_else(|| (&() as &dyn Any).downcast_ref::<S>())?;
+    Some(axum::routing::on(method.filter(), handler).with_state(state.clone()))
 }
 
 /// One row of the route table as mounted: full path (with the API prefix) and where it is declared.
