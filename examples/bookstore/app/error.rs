@@ -62,6 +62,20 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    /// A path that names no route (the fallback, and axum's bare 404s).
+    pub(crate) fn no_route() -> Self {
+        Self::not_found("no route for this method and path")
+    }
+
+    /// A body over [`BODY_LIMIT`](super::http::BODY_LIMIT).
+    pub(crate) fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the body is over the 1 MiB limit",
+        )
+    }
+
     pub(crate) fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }

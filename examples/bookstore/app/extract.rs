@@ -38,11 +38,7 @@ fn body_error(rejection: &JsonRejection) -> ApiError {
             "invalid_json",
             "expected a JSON body with `Content-Type: application/json`",
         ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the body is over the 1 MiB limit",
-        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
         other => ApiError::bad_request("invalid_body", other.body_text()),
     }
 }

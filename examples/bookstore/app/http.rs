@@ -5,9 +5,8 @@ use std::any::Any;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -29,7 +28,7 @@ pub(crate) fn layers(router: Router) -> Router {
 
 /// The fallback, behind the guard: a request with a valid token for a path that names nothing.
 pub(crate) async fn not_found() -> ApiError {
-    ApiError::not_found("no route for this method and path")
+    ApiError::no_route()
 }
 
 /// One line per request: method, route template, status, latency. The template, never the raw
@@ -60,7 +59,8 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 }
 
 /// Error responses that axum makes with an empty or plain-text body (405 for a known path with
-/// another method, ...) get the contract's JSON body; JSON ones pass untouched.
+/// another method, ...) get the contract's JSON body and keep their other headers (`Allow`);
+/// JSON ones pass untouched.
 async fn json_errors(response: Response) -> Response {
     let status = response.status();
     let is_json = response
@@ -70,24 +70,26 @@ async fn json_errors(response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
-    let (code, message) = match status {
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ("method_not_allowed", "this path does not take this method")
-        }
-        StatusCode::NOT_FOUND => ("not_found", "no route for this method and path"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the body is over the 1 MiB limit"),
-        _ if status.is_client_error() => (
+    let error = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            status,
+            "method_not_allowed",
+            "this path does not take this method",
+        ),
+        StatusCode::NOT_FOUND => ApiError::no_route(),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
+        _ if status.is_client_error() => ApiError::new(
+            status,
             "bad_request",
             status.canonical_reason().unwrap_or("bad request"),
         ),
-        _ => ("internal_error", "the server failed to answer this request"),
+        _ => ApiError::internal(format_args!("a bare {status} answer")),
     };
-    let body = serde_json::json!({ "error": code, "message": message }).to_string();
-    let (mut parts, _) = response.into_parts();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Response::from_parts(parts, Body::from(body))
+    let mut json = error.into_response();
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            json.headers_mut().append(name, value.clone());
+        }
+    }
+    json
 }
