@@ -119,14 +119,20 @@ impl Server {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Answer {
-        let mut request = self.client.request(method, self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
+        let mut request = self.request(method, path, token);
         if let Some(body) = body {
             request = request.json(body);
         }
         Answer::from(request.send().await.expect("the request gets an answer")).await
+    }
+
+    /// A request to `path`, with `token` as a bearer token if given.
+    fn request(&self, method: Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, self.url(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 
     async fn get(&self, path: &str, token: Option<&str>) -> Answer {
@@ -139,14 +145,10 @@ impl Server {
 
     /// Sends `body` as it is, with a JSON content type.
     async fn post_raw(&self, path: &str, token: Option<&str>, body: impl Into<String>) -> Answer {
-        let mut request = self
-            .client
-            .post(self.url(path))
+        let request = self
+            .request(Method::POST, path, token)
             .header(CONTENT_TYPE, "application/json")
             .body(body.into());
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
         Answer::from(request.send().await.expect("the request gets an answer")).await
     }
 
