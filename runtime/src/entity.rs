@@ -146,12 +146,6 @@ impl<S> EntityReg<S> {
     }
 }
 
-impl<S> Clone for EntityReg<S> {
-    fn clone(&self) -> Self {
-        Self { ..*self }
-    }
-}
-
 fn loader_for<E: Entity, S>(state: &S) -> Loader
 where
     E::Store: FromRef<S>,
