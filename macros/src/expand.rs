@@ -65,7 +65,16 @@ fn expand(
             .as_ref()
             .or_else(|| handler.state_type())
             .unwrap_or(&unit);
-        tokens.extend(route_items(&private, policy, route, args, handler, state));
+        let entity_type = entity.map(|param| type_name(&param.ty));
+        tokens.extend(route_items(
+            &private,
+            policy,
+            route,
+            args,
+            handler,
+            state,
+            entity_type,
+        ));
     }
     tokens
 }
@@ -165,6 +174,7 @@ fn route_items(
     args: &Args,
     handler: &Handler,
     state: &Type,
+    entity_type: Option<String>,
 ) -> TokenStream {
     let cfgs: Vec<_> = handler.cfgs().collect();
     let name = &handler.sig.ident;
@@ -182,6 +192,10 @@ fn route_items(
     let policy_variant = format_ident!("{}", policy.variant());
     let entity = match &args.entity {
         Some(table) => quote!(::core::option::Option::Some(#table)),
+        None => quote!(::core::option::Option::None),
+    };
+    let entity_type = match entity_type {
+        Some(name) => quote!(::core::option::Option::Some(#name)),
         None => quote!(::core::option::Option::None),
     };
     let handler_name = name.unraw().to_string();
@@ -221,6 +235,7 @@ fn route_items(
             path: #path,
             policy: #private::Policy::#policy_variant,
             entity: #entity,
+            entity_type: #entity_type,
             handler: #handler_name,
             module: ::core::module_path!(),
             file: ::core::file!(),

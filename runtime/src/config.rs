@@ -228,9 +228,10 @@ fn check_routes<S: 'static>(
             && !entities.iter().any(|reg| reg.table == table)
         {
             problems.push(format!(
-                "`{}` at {} declares entity = \"{table}\", but no entity with that table is registered: add .entity::<YourType>() to the builder",
+                "`{}` at {} declares entity = \"{table}\", but no entity with that table is registered: add .entity::<{}>() to the builder",
                 decl.handler,
-                decl.location()
+                decl.location(),
+                decl.entity_type.unwrap_or("YourType"),
             ));
         }
         let state = (decl.state)();

@@ -123,6 +123,8 @@ pub struct RouteDecl {
     pub path: &'static str,
     pub policy: Policy,
     pub entity: Option<&'static str>,
+    /// The entity parameter's type as written, to name it in startup errors.
+    pub entity_type: Option<&'static str>,
     pub handler: &'static str,
     pub module: &'static str,
     pub file: &'static str,
