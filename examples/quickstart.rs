@@ -1,7 +1,7 @@
 //! A complete small app: users register and log in on public routes, then reach their profile
 //! on an authed route that receives the `User` directly. In-memory store, no database.
 //!
-//! Run: `cargo run --example quickstart`, then
+//! Run: `SECRET_KEY=$(head -c 32 /dev/urandom | base64) cargo run --example quickstart`, then
 //!
 //! ```text
 //! curl -s -XPOST localhost:3000/api/v1/register -H 'content-type: application/json' -d '{"name":"ada"}'
@@ -14,6 +14,7 @@ use std::sync::{Arc, RwLock};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::routing::get;
 use jwt_router::{AuthError, Entity, JwtRoutes, StoreError, Tokens, authed, ignored, public};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -95,18 +96,27 @@ async fn ping() -> &'static str {
     "pong\n"
 }
 
+/// Added by hand below, with no attribute: guarded all the same (deny by default).
+async fn count(State(users): State<Users>) -> Result<String, AuthError> {
+    let users = users.0.read().map_err(|_| AuthError::StoreUnavailable)?;
+    Ok(format!("{} users\n", users.len()))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let secret = std::env::var("SECRET_KEY")
-        .unwrap_or_else(|_| "quickstart-secret-change-me-0123456789abcdef".to_owned());
+    let secret = std::env::var("SECRET_KEY").map_err(|_| {
+        "set SECRET_KEY to 32 or more random bytes: SECRET_KEY=$(head -c 32 /dev/urandom | base64)"
+    })?;
     let jwt = JwtRoutes::builder()
         .secret(secret)
         .api_name("/api/v1")
         .expire_days(30)
         .entity::<User>()
         .build()?;
-    println!("{}", jwt.route_table());
-    let app = jwt.router(Users::default());
+    let app = jwt
+        .router(Users::default())
+        .route("/api/v1/count", get(count)); // any order, any axum method: still guarded
+    println!("{}", app.route_table());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await?;

@@ -2,8 +2,8 @@
 
 pub use jwt_router_macros::{authed, ignored, public};
 pub use jwt_router_runtime::{
-    AuthError, Authed, Claims, ConfigError, Entity, Guard, GuardLayer, JwtRoutes, JwtRoutesBuilder,
-    Method, Policy, RouteInfo, RouteTable, StoreError, Tokens, testing,
+    AuthError, Authed, Claims, ConfigError, Entity, Guard, GuardLayer, GuardedRouter, JwtRoutes,
+    JwtRoutesBuilder, Method, Policy, RouteInfo, RouteTable, StoreError, Tokens, testing,
 };
 
 #[doc(hidden)]

@@ -1188,15 +1188,27 @@ async fn shutdown_lets_the_request_in_flight_finish() {
     );
 }
 
-#[tokio::test]
-async fn panicking_handler_is_500_json_and_the_server_keeps_serving() {
-    use axum::routing::get;
+/// Handlers for the panic test, mounted by their own `JwtRoutes` (not the app's).
+mod panicking {
+    #[jwt_router::public(GET, "/boom")]
     async fn boom() -> &'static str {
         panic!("boom")
     }
-    let router = axum::Router::new()
-        .route("/boom", get(boom))
-        .route("/ok", get(|| async { "ok" }));
+
+    #[jwt_router::public(GET, "/ok")]
+    async fn ok() -> &'static str {
+        "ok"
+    }
+}
+
+#[tokio::test]
+async fn panicking_handler_is_500_json_and_the_server_keeps_serving() {
+    let router = jwt_router::JwtRoutes::<()>::builder()
+        .secret(SECRET)
+        .module(format!("{}::panicking", module_path!()))
+        .build()
+        .expect("valid configuration")
+        .router(());
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("local addr"));
     tokio::spawn(async move { axum::serve(listener, app::http::layers(router)).await });

@@ -1,4 +1,4 @@
-//! The whole guard through a real `Router` (`tower::ServiceExt::oneshot`): arbitrary method,
+//! The whole guard through a real `GuardedRouter` (`tower::ServiceExt::oneshot`): arbitrary method,
 //! target, Authorization headers (valid, edited or arbitrary bytes), query token, CORS headers
 //! and other headers. Never panics; a protected handler runs only when the request carried the
 //! valid token; every 401 is the JSON error with a Bearer challenge; no 500.
@@ -15,7 +15,7 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::routing::{any, get};
 use http_body_util::BodyExt;
-use jwt_router::{JwtRoutes, authed, ignored, public};
+use jwt_router::{GuardedRouter, JwtRoutes, authed, ignored, public};
 use jwt_router_fuzz::{Edit, SECRET, apply, valid_tokens};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
@@ -64,8 +64,8 @@ async fn admin_options() -> &'static str {
     protected()
 }
 
-fn app() -> &'static Router {
-    static APP: OnceLock<Router> = OnceLock::new();
+fn app() -> &'static GuardedRouter {
+    static APP: OnceLock<GuardedRouter> = OnceLock::new();
     APP.get_or_init(|| {
         let jwt = JwtRoutes::<()>::builder()
             .secret(SECRET)
@@ -77,7 +77,7 @@ fn app() -> &'static Router {
             .build()
             .expect("valid configuration");
         let files = tower::service_fn(|_: Request| async { Ok::<_, Infallible>(protected()) });
-        let hand = Router::new()
+        jwt.router(())
             .route("/api/v1/hand", get(|| async { protected() }))
             .route("/api/v1/any", any(|| async { protected() }))
             .nest(
@@ -85,8 +85,7 @@ fn app() -> &'static Router {
                 Router::new().route("/inner", get(|| async { protected() })),
             )
             .nest_service("/files", files)
-            .fallback(|| async { protected() });
-        jwt.router_with((), hand)
+            .fallback(|| async { protected() })
     })
 }
 

@@ -14,6 +14,7 @@ use crate::Entity;
 use crate::entity::{Entities, EntityReg};
 use crate::error::{AuthError, Responder};
 use crate::guard::{Context, GuardLayer, Policies, Rule, Settings};
+use crate::router::GuardedRouter;
 use crate::table::{Policy, ROUTES, RouteDecl, RouteInfo, RouteTable};
 use crate::token::{Claims, TokenKeys};
 
@@ -281,8 +282,9 @@ fn check_conflicts(routes: &[(&'static RouteDecl, String)], problems: &mut Vec<S
     }
 }
 
-/// What [`JwtRoutesBuilder::build`] found wrong; `Display` lists every problem on its own line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What [`JwtRoutesBuilder::build`] found wrong. `Display` and `Debug` both list every problem
+/// on its own line, so `build()?` in a `main` that returns an error prints a readable list.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConfigError {
     problems: Vec<String>,
 }
@@ -301,6 +303,13 @@ impl fmt::Display for ConfigError {
             write!(f, "\n  - {problem}")?;
         }
         Ok(())
+    }
+}
+
+/// The same text as `Display`: `main` prints its error with `Debug`.
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -350,25 +359,20 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
         }
     }
 
-    /// Every declared handler, mounted and guarded, with `state` applied.
-    ///
-    /// Routes added to the returned router afterwards are *not* guarded (axum applies a layer
-    /// only to the routes before it): add your own routes with [`router_with`](Self::router_with).
-    pub fn router(&self, state: S) -> Router {
-        self.router_with(state, Router::new())
+    /// Every declared handler, mounted and guarded, with `state` applied. Add your own routes,
+    /// nested routers, services, a fallback and layers to the [`GuardedRouter`] it returns, in
+    /// any order: each goes in behind the guard (deny by default), and the state is applied to
+    /// their handlers too.
+    pub fn router(&self, state: S) -> GuardedRouter<S> {
+        let guard = self.layer(&state);
+        let declared = self.declared_routes_unguarded(&state);
+        GuardedRouter::new(declared, state, guard, self.route_table())
     }
 
-    /// Like [`router`](Self::router), with your hand-written routes (and fallback) merged in
-    /// before the guard, so they are protected too: deny by default.
-    pub fn router_with(&self, state: S, routes: Router<S>) -> Router {
-        let layer = self.layer(&state);
-        let declared = self.declared_routes(&state).with_state::<S>(());
-        declared.merge(routes).with_state(state).layer(layer)
-    }
-
-    /// The declared handlers mounted but not guarded, for building your own router; add
-    /// [`layer`](Self::layer) after all your routes.
-    pub fn declared_routes(&self, state: &S) -> Router {
+    /// The declared handlers mounted *without* the guard, for assembling a router yourself:
+    /// add [`layer`](Self::layer) after every route (axum applies a layer only to the routes
+    /// added before it). [`router`](Self::router) does this for you and can't be got wrong.
+    pub fn declared_routes_unguarded(&self, state: &S) -> Router {
         self.routes
             .iter()
             .fold(Router::new(), |router, (decl, path)| {
@@ -381,7 +385,7 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
     }
 
     /// The guard as a layer, for routers you assemble yourself. Add it last: axum applies a
-    /// layer only to the routes (and fallback) added before it.
+    /// layer only to the routes (and fallback) added before it. Prefer [`router`](Self::router).
     pub fn layer(&self, state: &S) -> GuardLayer {
         GuardLayer {
             ctx: Arc::new(Context {
@@ -398,7 +402,7 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
             .routes
             .iter()
             .map(|(d, path)| RouteInfo {
-                method: d.method,
+                method: Some(d.method),
                 path: path.clone(),
                 policy: d.policy,
                 entity: d.entity,

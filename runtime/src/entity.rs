@@ -7,7 +7,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::str::FromStr;
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
@@ -98,6 +98,10 @@ impl std::error::Error for StoreError {
 /// Extractor of the caller's entity, for handlers written without the macros:
 /// `async fn me(Authed(user): Authed<User>) -> ...`. Checks the token's table against
 /// `E::TABLE_NAME` (403), loads the entity (401 if gone, 503 if the store fails).
+///
+/// `Option<Authed<User>>` on a public route is optional authentication: `None` without a
+/// token, the entity with a valid one, and the same refusals as above for a bad token or
+/// another entity's.
 #[derive(Debug, Clone)]
 pub struct Authed<E>(pub E);
 
@@ -109,16 +113,42 @@ where
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = Context::of(parts).map_err(IntoResponse::into_response)?;
-        let Some(claims) = parts.extensions.get::<Claims>() else {
-            return Err(ctx.respond(&AuthError::MissingToken));
-        };
-        ctx.entities
-            .load::<E>(claims)
-            .await
-            .map(Authed)
-            .map_err(|err| ctx.respond(&err))
+        match load_caller::<E>(parts).await? {
+            Some(entity) => Ok(Authed(entity)),
+            None => {
+                let ctx = Context::of(parts).map_err(IntoResponse::into_response)?;
+                Err(ctx.respond(&AuthError::MissingToken))
+            }
+        }
     }
+}
+
+impl<S, E> OptionalFromRequestParts<S> for Authed<E>
+where
+    S: Send + Sync,
+    E: Entity,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(load_caller::<E>(parts).await?.map(Authed))
+    }
+}
+
+/// The caller's entity of type `E`, `None` if the request carries no token.
+async fn load_caller<E: Entity>(parts: &mut Parts) -> Result<Option<E>, Response> {
+    let ctx = Context::of(parts).map_err(IntoResponse::into_response)?;
+    let Some(claims) = ctx.caller(parts).map_err(|err| ctx.respond(&err))? else {
+        return Ok(None);
+    };
+    ctx.entities
+        .load::<E>(&claims)
+        .await
+        .map(Some)
+        .map_err(|err| ctx.respond(&err))
 }
 
 type Loaded = Result<Box<dyn Any + Send>, AuthError>;
@@ -198,9 +228,7 @@ impl Entities {
             });
         }
         let Some((type_id, loader)) = self.0.get(E::TABLE_NAME) else {
-            return Err(AuthError::Misconfigured(
-                "the handler's entity type is not registered with JwtRoutes::builder().entity::<E>()",
-            ));
+            return Err(crate::token::unregistered::<E>());
         };
         if *type_id != TypeId::of::<E>() {
             return Err(AuthError::Misconfigured(

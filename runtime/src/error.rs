@@ -42,6 +42,10 @@ pub enum AuthError {
     /// The entity named by the route is not registered with the builder, or the guard layer is
     /// not installed on this route: a server misconfiguration (500 `misconfigured`).
     Misconfigured(&'static str),
+    /// A token was to be minted, or an entity loaded, for an entity type that is not registered
+    /// with [`entity`](crate::JwtRoutesBuilder::entity): a server misconfiguration (500
+    /// `misconfigured`). Holds the type's name.
+    UnregisteredEntity(&'static str),
     /// The entity store panicked while loading the caller (500 `internal_error`); the server
     /// keeps serving.
     StorePanicked,
@@ -58,7 +62,9 @@ impl AuthError {
             | Self::EntityNotFound => StatusCode::UNAUTHORIZED,
             Self::WrongEntity { .. } | Self::AccountDisabled => StatusCode::FORBIDDEN,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Misconfigured(_) | Self::StorePanicked => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Misconfigured(_) | Self::UnregisteredEntity(_) | Self::StorePanicked => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -73,7 +79,7 @@ impl AuthError {
             Self::WrongEntity { .. } => "wrong_entity",
             Self::AccountDisabled => "account_disabled",
             Self::StoreUnavailable => "store_unavailable",
-            Self::Misconfigured(_) => "misconfigured",
+            Self::Misconfigured(_) | Self::UnregisteredEntity(_) => "misconfigured",
             Self::StorePanicked => "internal_error",
         }
     }
@@ -118,6 +124,10 @@ impl fmt::Display for AuthError {
                 f,
                 "this route is for `{expected}` tokens, not `{found}` tokens"
             ),
+            Self::UnregisteredEntity(entity) => write!(
+                f,
+                "`{entity}` is not a registered entity: add .entity::<{entity}>() to JwtRoutes::builder()"
+            ),
             Self::AccountDisabled => f.write_str("this account is disabled"),
             Self::StoreUnavailable => f.write_str("the entity store is unavailable, try again"),
             Self::StorePanicked => f.write_str("the entity store failed unexpectedly"),
@@ -127,10 +137,25 @@ impl fmt::Display for AuthError {
 
 impl std::error::Error for AuthError {}
 
+/// Rendered with the default JSON; a [`GuardedRouter`](crate::GuardedRouter) renders it again
+/// with the configured renderer, if there is one.
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
-        self.default_response()
+        let mut response = self.default_response();
+        response.extensions_mut().insert(Refusal::Unrendered(self));
+        response
     }
+}
+
+/// Marks a response as a jwt-router refusal, for [`GuardedRouter`](crate::GuardedRouter): it
+/// strips `Allow` from refusals and renders the ones handlers returned with the configured
+/// renderer.
+#[derive(Clone)]
+pub(crate) enum Refusal {
+    /// Rendered by the configured renderer (the guard's and the extractors' refusals).
+    Rendered,
+    /// Rendered with the default JSON by `IntoResponse` (an error a handler returned).
+    Unrendered(AuthError),
 }
 
 /// How rejections become responses: the default JSON, or the application's own renderer.
@@ -144,7 +169,19 @@ impl Responder {
         Self(Some(Arc::new(render)))
     }
 
+    pub(crate) fn is_custom(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// `err` rendered and marked as a refusal.
     pub(crate) fn respond(&self, err: &AuthError) -> Response {
+        let mut response = self.render(err);
+        response.extensions_mut().insert(Refusal::Rendered);
+        response
+    }
+
+    /// `err` rendered by the configured renderer, or as the default JSON.
+    pub(crate) fn render(&self, err: &AuthError) -> Response {
         let Some(render) = &self.0 else {
             return err.default_response();
         };

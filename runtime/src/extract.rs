@@ -9,18 +9,20 @@ use axum::response::{IntoResponse, Response};
 use crate::Entity;
 use crate::error::AuthError;
 use crate::guard::Context;
+use crate::router::MintedToken;
 use crate::token::Claims;
 
+/// The caller's verified claims; 401 without a valid token. On a public route the request's
+/// token, if any, is verified when a handler asks for it; `Option<Claims>` there is `None`
+/// without a token and 401 with a bad one.
 impl<S: Send + Sync> FromRequestParts<S> for Claims {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let ctx = Context::of(parts).map_err(IntoResponse::into_response)?;
-        parts
-            .extensions
-            .get::<Claims>()
-            .cloned()
-            .ok_or_else(|| ctx.respond(&AuthError::MissingToken))
+        ctx.caller(parts)
+            .and_then(|claims| claims.ok_or(AuthError::MissingToken))
+            .map_err(|err| ctx.respond(&err))
     }
 }
 
@@ -31,13 +33,15 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Claims {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Context::of(parts).map_err(IntoResponse::into_response)?;
-        Ok(parts.extensions.get::<Claims>().cloned())
+        let ctx = Context::of(parts).map_err(IntoResponse::into_response)?;
+        ctx.caller(parts).map_err(|err| ctx.respond(&err))
     }
 }
 
 /// Mints tokens inside a handler: `create_token` for a new or logged-in entity, `update_token`
-/// for the caller's own entity with a fresh expiry.
+/// for the caller's own entity with a fresh expiry. Behind a
+/// [`GuardedRouter`](crate::GuardedRouter), an answer whose handler minted a token gets
+/// `Cache-Control: no-store`.
 ///
 /// ```
 /// # extern crate jwt_router_runtime as jwt_router;
@@ -55,27 +59,48 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Claims {
 pub struct Tokens {
     ctx: Arc<Context>,
     caller: Option<Claims>,
+    minted: Option<MintedToken>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("caller", &self.caller)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Tokens {
-    /// A fresh token for the entity `E` with this id.
+    /// A fresh token for the entity `E` with this id; [`AuthError::UnregisteredEntity`] if `E`
+    /// is not registered with the builder.
     pub fn create_token<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
-        self.ctx.settings.keys.issue_for::<E>(id)
+        self.minted(self.ctx.settings.keys.issue_for::<E>(id))
     }
 
     /// A fresh token for the caller's own entity; [`AuthError::MissingToken`] on a route
     /// the caller reached without a token.
     pub fn update_token(&self) -> Result<String, AuthError> {
         let caller = self.caller.as_ref().ok_or(AuthError::MissingToken)?;
-        self.ctx
-            .settings
-            .keys
-            .issue(&caller.table_name, caller.sub.clone())
+        self.minted(
+            self.ctx
+                .settings
+                .keys
+                .issue(&caller.table_name, caller.sub.clone()),
+        )
     }
 
-    /// The caller's verified claims, if the route required a token.
+    /// The caller's claims as verified before this extractor ran: by the guard on an authed
+    /// route, or by a `Claims` extractor before it on a public one. `Tokens` itself never
+    /// verifies, so a login handler still works when the client sends a stale token.
     pub fn caller(&self) -> Option<&Claims> {
         self.caller.as_ref()
+    }
+
+    fn minted(&self, token: Result<String, AuthError>) -> Result<String, AuthError> {
+        if let (Ok(_), Some(minted)) = (&token, &self.minted) {
+            minted.mark();
+        }
+        token
     }
 }
 
@@ -86,6 +111,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Tokens {
         Ok(Tokens {
             ctx: Context::of(parts).map_err(IntoResponse::into_response)?,
             caller: parts.extensions.get::<Claims>().cloned(),
+            minted: parts.extensions.get::<MintedToken>().cloned(),
         })
     }
 }

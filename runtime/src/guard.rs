@@ -16,7 +16,7 @@ use tower_service::Service;
 use crate::entity::Entities;
 use crate::error::{AuthError, Responder};
 use crate::table::{Method, Policy};
-use crate::token::{TOO_LARGE, TokenKeys};
+use crate::token::{Claims, TOO_LARGE, TokenKeys};
 
 /// The query parameter that carries a token when [`query_token`](crate::JwtRoutesBuilder::query_token) is on.
 pub(crate) const QUERY_PARAM: &str = "auth";
@@ -83,6 +83,23 @@ impl Context {
             .ok_or(AuthError::Misconfigured(
                 "the jwt-router guard layer is not installed on this route",
             ))
+    }
+
+    /// The caller's claims: the ones the guard verified or, on a route it let through without
+    /// token work (public, ignored), the request's own token verified now and kept for the next
+    /// extractor. `None` when the request carries no token; an error when it carries a bad one,
+    /// so a client learns its token is refused instead of being served as anonymous.
+    pub(crate) fn caller(&self, parts: &mut Parts) -> Result<Option<Claims>, AuthError> {
+        if let Some(claims) = parts.extensions.get::<Claims>() {
+            return Ok(Some(claims.clone()));
+        }
+        let claims = match self.token(&parts.headers, parts.uri.query()) {
+            Ok(token) => self.settings.keys.verify(&token)?,
+            Err(AuthError::MissingToken) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        parts.extensions.insert(claims.clone());
+        Ok(Some(claims))
     }
 
     pub(crate) fn respond(&self, err: &AuthError) -> Response {

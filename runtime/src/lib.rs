@@ -6,6 +6,7 @@ mod entity;
 mod error;
 mod extract;
 mod guard;
+mod router;
 mod table;
 mod token;
 
@@ -18,5 +19,6 @@ pub use entity::{Authed, Entity, StoreError};
 pub use error::AuthError;
 pub use extract::Tokens;
 pub use guard::{Guard, GuardLayer};
+pub use router::{GuardedRouter, GuardedRouterFuture};
 pub use table::{Method, Policy, RouteInfo, RouteTable};
 pub use token::Claims;

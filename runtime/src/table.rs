@@ -170,21 +170,23 @@ where
 /// One row of the route table as mounted: full path (with the API prefix) and where it is declared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteInfo {
-    /// The declared method.
-    pub method: Method,
+    /// The declared method; `None` (printed `*`) for a route added by hand, whose methods the
+    /// router does not tell.
+    pub method: Option<Method>,
     /// The path axum matches, with the API prefix for public and authed routes.
     pub path: String,
     /// The declared policy.
     pub policy: Policy,
     /// The entity table the route is for, if it declares one.
     pub entity: Option<&'static str>,
-    /// The handler function's name.
+    /// The handler function's name; for a route added by hand, the method that added it
+    /// (`.route()`, `.nest()`, ...).
     pub handler: &'static str,
-    /// The module the handler is declared in.
+    /// The module the handler is declared in; empty for a route added by hand.
     pub module: &'static str,
-    /// Source file of the declaration.
+    /// Source file of the declaration, or of the call that added the route.
     pub file: &'static str,
-    /// Source line of the declaration.
+    /// Source line of the declaration, or of the call that added the route.
     pub line: u32,
 }
 
@@ -200,7 +202,7 @@ impl fmt::Display for RouteTable {
             .iter()
             .map(|r| {
                 [
-                    r.method.to_string(),
+                    r.method.map_or_else(|| "*".to_owned(), |m| m.to_string()),
                     r.path.clone(),
                     r.policy.to_string(),
                     r.entity.unwrap_or("-").to_owned(),

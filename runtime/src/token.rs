@@ -69,6 +69,10 @@ impl TokenKeys {
                 "tokens are minted only for entities registered with JwtRoutes::builder().entity::<E>()",
             ));
         }
+        self.sign(table_name, sub)
+    }
+
+    fn sign(&self, table_name: &str, sub: String) -> Result<String, AuthError> {
         let iat = now();
         let claims = Claims {
             sub,
@@ -83,7 +87,10 @@ impl TokenKeys {
 
     /// A token for an entity of type `E`.
     pub(crate) fn issue_for<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
-        self.issue(E::TABLE_NAME, id.to_string())
+        if !self.tables.contains(&E::TABLE_NAME) {
+            return Err(unregistered::<E>());
+        }
+        self.sign(E::TABLE_NAME, id.to_string())
     }
 
     /// Verifies `token` strictly and returns its claims. Each part is decoded once, cheap
@@ -134,6 +141,16 @@ impl TokenKeys {
         }
         Ok(claims)
     }
+}
+
+/// The refusal for an entity type the builder does not know, logged: it is the server's bug.
+pub(crate) fn unregistered<E: Entity>() -> AuthError {
+    let entity = std::any::type_name::<E>();
+    tracing::error!(
+        entity,
+        "jwt-router: entity type used but not registered with the builder"
+    );
+    AuthError::UnregisteredEntity(entity)
 }
 
 /// A base64url (unpadded) JSON segment of a token, into `T`; duplicate keys are refused.

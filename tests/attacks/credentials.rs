@@ -2,12 +2,11 @@
 //! scheme), and the `auth` query parameter only when that source is on. Everything else is
 //! not a credential.
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use jwt_router::{Claims, authed};
+use jwt_router::{Claims, GuardedRouter, authed};
 
 use crate::common::{Db, Reply, get, send};
 use crate::support::{assert_refused, assert_served, good_token, jwt_for};
@@ -17,12 +16,12 @@ async fn vault(claims: Claims) -> String {
     format!("vault of {}", claims.sub)
 }
 
-fn app(query_token: bool) -> Router {
+fn app(query_token: bool) -> GuardedRouter<Db> {
     jwt_for(module_path!(), query_token).router(Db::seeded())
 }
 
 /// GET /vault with these raw `(name, value)` headers.
-async fn with_headers(app: &Router, uri: &str, headers: &[(&str, Vec<u8>)]) -> Reply {
+async fn with_headers(app: &GuardedRouter<Db>, uri: &str, headers: &[(&str, Vec<u8>)]) -> Reply {
     let mut builder = Request::builder().uri(uri);
     for (name, value) in headers {
         builder = builder.header(*name, value.as_slice());
@@ -30,7 +29,7 @@ async fn with_headers(app: &Router, uri: &str, headers: &[(&str, Vec<u8>)]) -> R
     send(app, builder.body(Body::empty()).expect("valid request")).await
 }
 
-async fn with_authorization(app: &Router, value: &str) -> Reply {
+async fn with_authorization(app: &GuardedRouter<Db>, value: &str) -> Reply {
     with_headers(app, "/vault", &[("authorization", value.into())]).await
 }
 

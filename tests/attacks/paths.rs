@@ -129,7 +129,7 @@ fn hand_written(hits: &Hits) -> Router<Hits> {
 /// The guarded app on a real server, and its protected-handler counter.
 async fn guarded_server() -> (SocketAddr, Hits) {
     let hits = Hits::default();
-    let app = jwt().router_with(hits.clone(), hand_written(&hits));
+    let app = jwt().router(hits.clone()).merge(hand_written(&hits));
     (serve(app).await, hits)
 }
 
@@ -138,7 +138,7 @@ async fn twin_server() -> SocketAddr {
     let hits = Hits::default();
     let jwt = jwt();
     let app = jwt
-        .declared_routes(&hits)
+        .declared_routes_unguarded(&hits)
         .merge(hand_written(&hits).with_state(hits.clone()));
     serve(app).await
 }

@@ -6,9 +6,8 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::http::StatusCode;
-use jwt_router::{Claims, JwtRoutes, authed};
+use jwt_router::{Claims, GuardedRouter, JwtRoutes, authed};
 use serde_json::json;
 
 use crate::common::{Db, Reply, SECRET, User, get};
@@ -19,7 +18,7 @@ async fn clock(claims: Claims) -> String {
     format!("sub {}", claims.sub)
 }
 
-fn app(leeway: u64) -> Router {
+fn app(leeway: u64) -> GuardedRouter<Db> {
     JwtRoutes::builder()
         .secret(SECRET)
         .entity::<User>()
@@ -39,7 +38,7 @@ enum At {
 }
 
 /// The reply to a token whose claim `at` is `now + offset`, `now` being the server's second.
-async fn reply_at(app: &Router, at: At, offset: i64) -> Reply {
+async fn reply_at(app: &GuardedRouter<Db>, at: At, offset: i64) -> Reply {
     within_one_second(|now| async move {
         let t = now.checked_add_signed(offset).expect("in range");
         let mut claims = json!({

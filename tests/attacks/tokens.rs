@@ -2,11 +2,10 @@
 //! token is at fault. Tokens are built by hand and, unless the signature is the attack, signed
 //! with the server's real secret, so the check under test is the only one that can refuse them.
 
-use axum::Router;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use jwt_router::{Claims, JwtRoutes, authed};
+use jwt_router::{Claims, GuardedRouter, JwtRoutes, authed};
 use serde_json::{Value, json};
 
 use crate::common::{Db, Reply, SECRET, User, get};
@@ -32,14 +31,14 @@ fn builder() -> jwt_router::JwtRoutesBuilder<Db> {
         .module(module_path!())
 }
 
-fn app() -> Router {
+fn app() -> GuardedRouter<Db> {
     builder()
         .build()
         .expect("valid configuration")
         .router(Db::seeded())
 }
 
-async fn call(app: &Router, token: &str) -> Reply {
+async fn call(app: &GuardedRouter<Db>, token: &str) -> Reply {
     get(app, "/guarded", Some(token)).await
 }
 

@@ -4,13 +4,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use axum::Router;
+use std::convert::Infallible;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::response::Response;
 use http_body_util::BodyExt;
 use jwt_router::{Entity, StoreError};
 use serde_json::Value;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
 
@@ -129,7 +131,18 @@ impl Reply {
     }
 }
 
-pub async fn send(app: &Router, req: Request<Body>) -> Reply {
+/// Any router: `axum::Router` or jwt-router's `GuardedRouter`.
+pub trait App:
+    Service<Request<Body>, Response = Response, Error = Infallible, Future: Send> + Clone + Send
+{
+}
+
+impl<T> App for T where
+    T: Service<Request<Body>, Response = Response, Error = Infallible, Future: Send> + Clone + Send
+{
+}
+
+pub async fn send(app: &impl App, req: Request<Body>) -> Reply {
     let response = app
         .clone()
         .oneshot(req)
@@ -168,6 +181,6 @@ pub fn request(method: &str, uri: &str, token: Option<&str>) -> Request<Body> {
     builder.body(Body::empty()).expect("valid request")
 }
 
-pub async fn get(app: &Router, uri: &str, token: Option<&str>) -> Reply {
+pub async fn get(app: &impl App, uri: &str, token: Option<&str>) -> Reply {
     send(app, request("GET", uri, token)).await
 }

@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use jwt_router::testing::{headers_for, token_for};
 use jwt_router::{
-    AuthError, Authed, Claims, Entity, JwtRoutes, StoreError, Tokens, authed, public,
+    AuthError, Authed, Claims, Entity, GuardedRouter, JwtRoutes, StoreError, Tokens, authed, public,
 };
 use serde_json::{Value, json};
 
@@ -70,16 +70,16 @@ fn jwt() -> JwtRoutes<AppState> {
         .expect("valid configuration")
 }
 
-fn app() -> Router {
+fn app() -> GuardedRouter<AppState> {
     let state = AppState {
         db: Db::seeded(),
         greeting: Greeting("hello"),
     };
-    let by_hand = Router::new()
+    jwt()
+        .router(state)
         .route("/profile", get(profile))
         .route("/plain", get(plain))
-        .route("/maybe", get(maybe_claims));
-    jwt().router_with(state, by_hand)
+        .route("/maybe", get(maybe_claims))
 }
 
 #[tokio::test]
@@ -179,12 +179,9 @@ async fn inactive_entity_is_403_account_disabled() {
         .module("no handlers here")
         .build()
         .expect("valid");
-    let app = jwt.router_with(
-        (),
-        Router::new().route(
-            "/m",
-            get(|Authed(m): Authed<Member>| async move { m.id.to_string() }),
-        ),
+    let app = jwt.router(()).route(
+        "/m",
+        get(|Authed(m): Authed<Member>| async move { m.id.to_string() }),
     );
     let reply = get_uri(&app, "/m", Some(&token_for(&jwt, &Member { id: 13 }))).await;
     assert_eq!(

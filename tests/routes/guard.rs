@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use jwt_router::testing::token_for;
-use jwt_router::{JwtRoutes, Tokens, authed, ignored, public};
+use jwt_router::{GuardedRouter, JwtRoutes, Tokens, authed, ignored, public};
 use tower_http::cors::CorsLayer;
 
 use crate::common::{Db, SECRET, Teacher, User, ada, get as get_uri, request, send, turing};
@@ -53,15 +53,15 @@ fn jwt(query_token: bool) -> JwtRoutes<Db> {
         .expect("valid configuration")
 }
 
-fn app_with(db: Db, query_token: bool) -> Router {
-    let hand_written = Router::new()
+fn app_with(db: Db, query_token: bool) -> GuardedRouter<Db> {
+    jwt(query_token)
+        .router(db)
         .route("/hand", get(|| async { "hand" }))
         .nest_service("/static", get(|| async { "static file" }))
-        .fallback(|| async { (StatusCode::NOT_FOUND, "no such route") });
-    jwt(query_token).router_with(db, hand_written)
+        .fallback(|| async { (StatusCode::NOT_FOUND, "no such route") })
 }
 
-fn app() -> Router {
+fn app() -> GuardedRouter<Db> {
     app_with(Db::seeded(), false)
 }
 
@@ -125,7 +125,7 @@ async fn layer_guards_a_router_the_user_assembles() {
     let db = Db::seeded();
     let jwt = jwt(false);
     let app: Router = jwt
-        .declared_routes(&db)
+        .declared_routes_unguarded(&db)
         .route("/own", get(|| async { "own" }))
         .layer(jwt.layer(&db));
     assert_eq!(get_uri(&app, "/", None).await.body.as_str(), Some("home"));

@@ -2,7 +2,10 @@
 //! One binary; each module declares its own handlers and mounts only them (`.module`).
 
 mod common;
+mod compose;
 mod entities;
 mod guard;
+mod optional;
+mod rendering;
 mod startup;
 mod tokens;

@@ -120,6 +120,31 @@ fn unregistered_entity_fails_at_startup_with_its_location() {
         "{text}"
     );
     assert!(text.contains("entity = \"admins\""), "{text}");
+    assert!(
+        text.contains("add .entity::<Admin>() to the builder"),
+        "{text}"
+    );
+}
+
+#[test]
+fn config_error_debug_lists_problems_as_display_does() {
+    // `main` returning `Result<_, Box<dyn Error>>` prints the error with `Debug`.
+    let err = JwtRoutes::<Db>::builder()
+        .secret("short")
+        .api_name("no-slash")
+        .module("nothing")
+        .build()
+        .expect_err("weak secret accepted");
+    let debug = format!("{err:?}");
+    assert_eq!(debug, err.to_string());
+    assert!(
+        debug.starts_with("jwt-router configuration is invalid:\n  - the secret is 5 bytes"),
+        "{debug}"
+    );
+    assert!(
+        debug.contains("\n  - api_name \"no-slash\" must start with '/'"),
+        "{debug}"
+    );
 }
 
 #[test]
@@ -178,10 +203,16 @@ fn route_table_lists_full_paths_policies_entities_and_sources() {
     assert_eq!(
         rows,
         [
-            (Method::Get, "/", Policy::Ignored, None, "index"),
-            (Method::Post, "/v1/users", Policy::Public, None, "create"),
+            (Some(Method::Get), "/", Policy::Ignored, None, "index"),
             (
-                Method::Get,
+                Some(Method::Post),
+                "/v1/users",
+                Policy::Public,
+                None,
+                "create"
+            ),
+            (
+                Some(Method::Get),
                 "/v1/users/{id}",
                 Policy::Authed,
                 Some("users"),

@@ -2,10 +2,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::Router;
 use axum::http::StatusCode;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use jwt_router::{JwtRoutes, authed};
+use jwt_router::{GuardedRouter, JwtRoutes, authed};
 use serde_json::{Value, json};
 
 use crate::common::{Db, SECRET, User, get};
@@ -24,7 +23,7 @@ fn jwt() -> JwtRoutes<Db> {
         .expect("valid configuration")
 }
 
-fn app() -> Router {
+fn app() -> GuardedRouter<Db> {
     jwt().router(Db::seeded())
 }
 

@@ -4,12 +4,13 @@
 use std::any::Any;
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
+
+use jwt_router::GuardedRouter;
 
 use super::error::ApiError;
 
@@ -18,7 +19,9 @@ pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
 
 /// Adds the app's layers around every route of `router` (and its fallback). Call it on the
 /// guarded router: the log then sees the guard's answers too.
-pub(crate) fn layers(router: Router) -> Router {
+pub(crate) fn layers<S: Clone + Send + Sync + 'static>(
+    router: GuardedRouter<S>,
+) -> GuardedRouter<S> {
     router
         .layer(middleware::map_response(json_errors))
         .layer(CatchPanicLayer::custom(panic_response))

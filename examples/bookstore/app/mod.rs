@@ -21,7 +21,6 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::FromRef;
 use jwt_router::JwtRoutes;
 use tokio::net::TcpListener;
@@ -121,9 +120,9 @@ async fn serve_with(
             .filter(|email| !email.is_empty())
             .map(Arc::from),
     };
-    // The fallback goes in before the guard, so an unknown path is a 401 without a token and
-    // a 404 with one, never an open door.
-    let app = http::layers(jwt.router_with(state, Router::new().fallback(http::not_found)));
+    // The fallback is guarded like every route, so an unknown path is a 401 without a token
+    // and a 404 with one, never an open door.
+    let app = http::layers(jwt.router(state).fallback(http::not_found));
 
     tracing::info!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app)

@@ -4,7 +4,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use common::{Db, User};
@@ -27,8 +26,8 @@ fn main() {
         .build()
         .expect("valid configuration");
     assert!(jwt.route_table().0.is_empty());
-    let routes = Router::new()
+    let _router = jwt
+        .router(Db)
         .route("/me", get(me))
         .route("/state", get(with_state));
-    let _router = jwt.router_with(Db, routes);
 }
