@@ -1,12 +1,15 @@
-//! Claims, signing and strict verification (jsonwebtoken does the crypto; the rest is checked here).
+//! Claims, signing and strict verification: HMAC-SHA256 keyed once at startup (RustCrypto's
+//! `hmac`), jsonwebtoken's `Header` for the header checks, the rest checked here.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, Header};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::Entity;
 use crate::error::AuthError;
@@ -33,10 +36,18 @@ pub struct Claims {
 /// The refusal of a token over the size cap, wherever the cap is checked first.
 pub(crate) const TOO_LARGE: AuthError = AuthError::InvalidToken("the token is larger than allowed");
 
+/// The header of every token this server mints, as jsonwebtoken writes `Header::new(HS256)`.
+const HEADER: &str = r#"{"typ":"JWT","alg":"HS256"}"#;
+
+/// Bytes of an HMAC-SHA256 signature.
+const SIGNATURE_BYTES: usize = 32;
+
 /// Token settings fixed at build time: the key, the pinned algorithm and the time rules.
 pub(crate) struct TokenKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// HMAC-SHA256 keyed with the secret once; cloned per token instead of re-keyed.
+    mac: Hmac<Sha256>,
+    /// `HEADER`, base64url-encoded once.
+    header: String,
     pub(crate) expire: Duration,
     pub(crate) leeway: u64,
     pub(crate) max_token_bytes: usize,
@@ -53,8 +64,10 @@ impl TokenKeys {
         tables: Vec<&'static str>,
     ) -> Self {
         Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            // HMAC takes a key of any length; `build` has refused short secrets already.
+            mac: Hmac::new_from_slice(secret)
+                .unwrap_or_else(|_| unreachable!("HMAC keys have any length")),
+            header: URL_SAFE_NO_PAD.encode(HEADER),
             expire,
             leeway: leeway.as_secs(),
             max_token_bytes,
@@ -81,8 +94,14 @@ impl TokenKeys {
             exp: iat.saturating_add(self.expire.as_secs()),
             nbf: None,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|_| AuthError::Misconfigured("the token could not be signed"))
+        let claims = serde_json::to_vec(&claims)
+            .map_err(|_| AuthError::Misconfigured("the token could not be signed"))?;
+        let mut token = format!("{}.{}", self.header, URL_SAFE_NO_PAD.encode(claims));
+        let mut mac = self.mac.clone();
+        mac.update(token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut token);
+        Ok(token)
     }
 
     /// A token for an entity of type `E`.
@@ -121,13 +140,7 @@ impl TokenKeys {
         }
         check_header(&parsed)?;
         let signed = &token[..header.len() + 1 + payload.len()];
-        let genuine = jsonwebtoken::crypto::verify(
-            signature,
-            signed.as_bytes(),
-            &self.decoding,
-            Algorithm::HS256,
-        );
-        if !matches!(genuine, Ok(true)) {
+        if !self.signature_matches(signed, signature) {
             return Err(AuthError::InvalidToken(
                 "the token's signature does not match",
             ));
@@ -151,6 +164,20 @@ pub(crate) fn unregistered<E: Entity>() -> AuthError {
         "jwt-router: entity type used but not registered with the builder"
     );
     AuthError::UnregisteredEntity(entity)
+}
+
+impl TokenKeys {
+    /// Whether `signature` (base64url) is the HMAC of `signed`, compared in constant time.
+    fn signature_matches(&self, signed: &str, signature: &str) -> bool {
+        // Room for one byte more than a signature, so a longer one decodes and then fails.
+        let mut decoded = [0; SIGNATURE_BYTES + 1];
+        let Ok(len) = URL_SAFE_NO_PAD.decode_slice(signature, &mut decoded) else {
+            return false;
+        };
+        let mut mac = self.mac.clone();
+        mac.update(signed.as_bytes());
+        mac.verify_slice(&decoded[..len]).is_ok()
+    }
 }
 
 /// A base64url (unpadded) JSON segment of a token, into `T`; duplicate keys are refused.
@@ -248,6 +275,39 @@ mod tests {
         let c = claims(1000, 5000, None);
         assert!(check_times(&c, 999, 0).is_err());
         assert_eq!(check_times(&c, 995, 5), Ok(()));
+    }
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(
+            b"a unit-test secret of at least 32 bytes",
+            Duration::from_secs(60),
+            Duration::ZERO,
+            4096,
+            vec!["users"],
+        )
+    }
+
+    #[test]
+    fn minted_header_is_the_one_jsonwebtoken_writes() {
+        let expected = serde_json::to_vec(&Header::new(Algorithm::HS256)).expect("serializes");
+        assert_eq!(keys().header, URL_SAFE_NO_PAD.encode(expected));
+    }
+
+    #[test]
+    fn signature_must_be_exact_in_length_and_bytes() {
+        let keys = keys();
+        let token = keys.issue("users", "1".into()).expect("signs");
+        assert_eq!(keys.verify(&token).map(|c| c.sub), Ok("1".to_owned()));
+        let (signed, signature) = token.rsplit_once('.').expect("three segments");
+        let decoded = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+        assert_eq!(decoded.len(), SIGNATURE_BYTES);
+        let longer = URL_SAFE_NO_PAD.encode([&decoded[..], &[0]].concat());
+        let shorter = URL_SAFE_NO_PAD.encode(&decoded[..SIGNATURE_BYTES - 1]);
+        let much_longer = URL_SAFE_NO_PAD.encode([0; 100]);
+        for bad in [longer, shorter, much_longer, String::new()] {
+            assert!(!keys.signature_matches(signed, &bad), "{bad}");
+        }
+        assert!(keys.signature_matches(signed, signature));
     }
 
     #[test]
