@@ -2,8 +2,9 @@
 
 pub use jwt_router_macros::{authed, ignored, public};
 pub use jwt_router_runtime::{
-    AuthError, Authed, Claims, ConfigError, Entity, Guard, GuardLayer, GuardedRouter, JwtRoutes,
-    JwtRoutesBuilder, Method, Policy, RouteInfo, RouteTable, StoreError, Tokens, testing,
+    AuthError, Authed, Claims, ConfigError, Entity, Guard, GuardFuture, GuardLayer, GuardedRouter,
+    GuardedRouterFuture, JwtRoutes, JwtRoutesBuilder, Method, Policy, Problem, RouteInfo,
+    RouteTable, Source, StoreError, Tokens, testing,
 };
 
 #[doc(hidden)]

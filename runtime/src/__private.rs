@@ -60,6 +60,12 @@ impl ConstMessage {
     }
 }
 
+impl std::fmt::Debug for ConstMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ConstMessage").field(&self.as_str()).finish()
+    }
+}
+
 impl Default for ConstMessage {
     fn default() -> Self {
         Self::new()

@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
+use crate::context::Context;
 use crate::error::AuthError;
-use crate::guard::Context;
 use crate::token::Claims;
 
 /// A kind of authenticated caller: a row type of the application (users, teachers, ...).

@@ -7,8 +7,8 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use crate::Entity;
+use crate::context::Context;
 use crate::error::AuthError;
-use crate::guard::Context;
 use crate::router::MintedToken;
 use crate::token::Claims;
 

@@ -1,11 +1,15 @@
 //! Runtime of [jwt-router](https://docs.rs/jwt-router): use the `jwt-router` crate, which
 //! re-exports everything public here together with the attribute macros.
 
-mod config;
+mod builder;
+mod config_error;
+mod context;
+mod credentials;
 mod entity;
 mod error;
 mod extract;
 mod guard;
+mod jwt_routes;
 mod router;
 mod table;
 mod token;
@@ -14,11 +18,13 @@ mod token;
 pub mod __private;
 pub mod testing;
 
-pub use config::{ConfigError, JwtRoutes, JwtRoutesBuilder};
+pub use builder::JwtRoutesBuilder;
+pub use config_error::{ConfigError, Problem, Source};
 pub use entity::{Authed, Entity, StoreError};
 pub use error::AuthError;
 pub use extract::Tokens;
-pub use guard::{Guard, GuardLayer};
+pub use guard::{Guard, GuardFuture, GuardLayer};
+pub use jwt_routes::JwtRoutes;
 pub use router::{GuardedRouter, GuardedRouterFuture};
 pub use table::{Method, Policy, RouteInfo, RouteTable};
 pub use token::Claims;

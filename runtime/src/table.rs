@@ -1,10 +1,13 @@
 //! The route table: what the attribute macros declare, collected by linkme across the binary.
 
 use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::fmt;
 
 use axum::handler::Handler;
 use axum::routing::{MethodFilter, MethodRouter};
+
+use crate::config_error::{Problem, Source};
 
 /// An HTTP method a route can be declared for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -134,10 +137,6 @@ pub struct RouteDecl {
 }
 
 impl RouteDecl {
-    pub(crate) fn location(&self) -> String {
-        format!("{}:{}", self.file, self.line)
-    }
-
     /// Whether the declaration sits in `module` or a module below it.
     pub(crate) fn is_in(&self, module: &str) -> bool {
         self.module
@@ -232,5 +231,101 @@ impl fmt::Display for RouteTable {
             line(row.each_ref().map(String::as_str))?;
         }
         Ok(())
+    }
+}
+
+/// A declaration selected by the builder, with the full path axum mounts it at.
+#[derive(Debug)]
+pub(crate) struct MountedRoute {
+    pub(crate) decl: &'static RouteDecl,
+    pub(crate) path: String,
+}
+
+/// The declarations in `modules` (all when empty), at their full paths under `prefix`.
+pub(crate) fn select(prefix: &str, modules: &[String]) -> Vec<MountedRoute> {
+    ROUTES
+        .iter()
+        .filter(|decl| modules.is_empty() || modules.iter().any(|m| decl.is_in(m)))
+        .map(|decl| MountedRoute {
+            decl,
+            path: full_path(prefix, decl),
+        })
+        .collect()
+}
+
+/// The path axum mounts: public and authed routes under the prefix, ignored ones as declared.
+fn full_path(prefix: &str, decl: &RouteDecl) -> String {
+    match decl.policy {
+        Policy::Ignored => decl.path.to_owned(),
+        _ if decl.path == "/" && !prefix.is_empty() => prefix.to_owned(),
+        _ => format!("{prefix}{}", decl.path),
+    }
+}
+
+/// Every problem of the selected routes for a router of state `S` with entity `tables`:
+/// duplicates, paths axum can't hold together, unregistered entities, other state types.
+pub(crate) fn check<S: 'static>(
+    routes: &[MountedRoute],
+    tables: &[&'static str],
+    problems: &mut Vec<Problem>,
+) {
+    check_conflicts(routes, problems);
+    let mut seen: HashMap<(Method, &str), &RouteDecl> = HashMap::new();
+    for MountedRoute { decl, path } in routes {
+        if let Some(first) = seen.insert((decl.method, path.as_str()), decl) {
+            problems.push(Problem::DuplicateRoute {
+                method: decl.method,
+                path: path.clone(),
+                first: Source::of(first),
+                second: Source::of(decl),
+            });
+        }
+        if let Some(table) = decl.entity
+            && !tables.contains(&table)
+        {
+            problems.push(Problem::UnregisteredEntity {
+                table,
+                entity_type: decl.entity_type,
+                route: Source::of(decl),
+            });
+        }
+        let state = (decl.state)();
+        if state.id != TypeId::of::<()>() && state.id != TypeId::of::<S>() {
+            problems.push(Problem::StateMismatch {
+                route: Source::of(decl),
+                handler_state: state.name,
+                router_state: std::any::type_name::<S>(),
+            });
+        }
+    }
+}
+
+/// Paths axum's router (matchit) can't hold side by side, e.g. `/users/{id}` and `/users/{name}`:
+/// axum would panic when mounting them, so they are reported here with their locations.
+fn check_conflicts(routes: &[MountedRoute], problems: &mut Vec<Problem>) {
+    let mut paths = matchit::Router::new();
+    let mut first_at: HashMap<&str, &RouteDecl> = HashMap::new();
+    for MountedRoute { decl, path } in routes {
+        if first_at.contains_key(path.as_str()) {
+            continue; // the same path with another method: axum merges them
+        }
+        match paths.insert(path.as_str(), ()) {
+            Ok(()) => {
+                first_at.insert(path, decl);
+            }
+            Err(matchit::InsertError::Conflict { with }) => {
+                problems.push(Problem::ConflictingRoutes {
+                    path: path.clone(),
+                    route: Source::of(decl),
+                    other: first_at.get(with.as_str()).map(|d| Source::of(d)),
+                    with,
+                });
+            }
+            Err(err) => problems.push(Problem::InvalidPath {
+                path: path.clone(),
+                route: Source::of(decl),
+                reason: err.to_string(),
+            }),
+        }
     }
 }

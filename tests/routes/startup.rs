@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use jwt_router::{JwtRoutes, Method, Policy, authed, ignored, public};
+use jwt_router::{JwtRoutes, Method, Policy, Problem, authed, ignored, public};
 
 use crate::common::{Db, SECRET, User, get};
 
@@ -99,7 +99,19 @@ fn module(name: &str) -> String {
 fn duplicate_routes_across_modules_fail_at_startup_with_both_locations() {
     let err = build(&module("duplicates")).expect_err("duplicate accepted");
     let text = err.to_string();
-    assert_eq!(err.problems().len(), 1, "{text}");
+    let [
+        Problem::DuplicateRoute {
+            method,
+            path,
+            first,
+            second,
+        },
+    ] = err.problems()
+    else {
+        panic!("one duplicate expected: {text}");
+    };
+    assert_eq!((*method, path.as_str()), (Method::Get, "/v1/dup"));
+    assert_eq!((first.handler, second.handler), ("first", "second"));
     assert!(text.contains("GET /v1/dup is declared twice"), "{text}");
     assert!(
         text.contains("`first` at tests/routes/startup.rs:"),
@@ -115,6 +127,14 @@ fn duplicate_routes_across_modules_fail_at_startup_with_both_locations() {
 fn unregistered_entity_fails_at_startup_with_its_location() {
     let err = build(&module("unknown_entity")).expect_err("unknown entity accepted");
     let text = err.to_string();
+    assert!(
+        matches!(
+            err.problems(),
+            [Problem::UnregisteredEntity { table: "admins", entity_type: Some("Admin"), route }]
+                if route.handler == "admins" && route.file == file!()
+        ),
+        "{text}"
+    );
     assert!(
         text.contains("`admins` at tests/routes/startup.rs:"),
         "{text}"
@@ -150,6 +170,14 @@ fn config_error_debug_lists_problems_as_display_does() {
 #[test]
 fn handler_state_other_than_the_routers_fails_at_startup() {
     let err = build(&module("wrong_state")).expect_err("state mismatch accepted");
+    assert!(
+        matches!(
+            err.problems(),
+            [Problem::StateMismatch { route, handler_state, .. }]
+                if route.handler == "other" && handler_state.ends_with("wrong_state::Other")
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("takes state"), "{err}");
     assert!(err.to_string().contains("state = "), "{err}");
 }
@@ -159,7 +187,12 @@ fn routes_axum_cannot_hold_together_fail_at_startup_not_with_a_panic() {
     let err = build(&module("conflicting")).expect_err("conflict accepted");
     let text = err.to_string();
     // Which of the two is reported first follows link order; both must be named with a location.
-    assert_eq!(err.problems().len(), 1, "{text}");
+    let [Problem::ConflictingRoutes { route, other, .. }] = err.problems() else {
+        panic!("one conflict expected: {text}");
+    };
+    let mut handlers = [Some(route.handler), other.map(|o| o.handler)];
+    handlers.sort();
+    assert_eq!(handlers, [Some("by_id"), Some("by_name")]);
     assert!(text.contains("conflicts with /v1/users/{"), "{text}");
     for handler in [
         "`by_id` at tests/routes/startup.rs:",
@@ -177,7 +210,17 @@ fn every_problem_is_listed_at_once() {
         .module(module("unknown_entity"))
         .build()
         .expect_err("invalid");
-    assert_eq!(err.problems().len(), 3, "{err}");
+    assert!(
+        matches!(
+            err.problems(),
+            [
+                Problem::ShortSecret { bytes: 5 },
+                Problem::DuplicateRoute { .. },
+                Problem::UnregisteredEntity { .. }
+            ]
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]

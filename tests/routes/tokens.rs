@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use jwt_router::{GuardedRouter, JwtRoutes, authed};
+use jwt_router::{GuardedRouter, JwtRoutes, Problem, authed};
 use serde_json::{Value, json};
 
 use crate::common::{Db, SECRET, User, get};
@@ -190,16 +190,25 @@ async fn token_for_an_unregistered_table_is_refused_and_never_minted() {
 
 #[test]
 fn weak_secrets_are_startup_errors_that_say_why() {
-    for (secret, why) in [
-        ("", "empty"),
-        ("short-secret", "12 bytes"),
-        ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "repeated"),
+    for (secret, problem, why) in [
+        ("", Problem::EmptySecret, "empty"),
+        (
+            "short-secret",
+            Problem::ShortSecret { bytes: 12 },
+            "12 bytes",
+        ),
+        (
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            Problem::RepeatedSecret,
+            "repeated",
+        ),
     ] {
         let err = JwtRoutes::<Db>::builder()
             .secret(secret)
             .module(module_path!())
             .build()
             .expect_err("weak secret accepted");
+        assert_eq!(err.problems(), [problem], "{err}");
         assert!(err.to_string().contains(why), "{err}");
     }
 }
@@ -212,5 +221,11 @@ fn api_name_must_be_a_plain_absolute_path() {
         .module(module_path!())
         .build()
         .expect_err("relative prefix accepted");
+    assert_eq!(
+        err.problems(),
+        [Problem::ApiNameWithoutSlash {
+            api_name: "api/v1".into()
+        }]
+    );
     assert!(err.to_string().contains("must start with '/'"), "{err}");
 }

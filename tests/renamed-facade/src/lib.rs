@@ -1,6 +1,7 @@
 //! Handlers declared through a renamed facade (`jr`), with no direct linkme or axum dependency.
 
 /// A member, loaded from no store at all.
+#[derive(Debug)]
 pub struct Member(u64);
 
 impl jr::Entity for Member {

@@ -1,0 +1,79 @@
+//! What every request needs from jwt-router: the settings fixed by `build` and the entity
+//! loaders bound to the router's state. The guard leaves it in each request it lets through.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::response::Response;
+
+use crate::credentials::request_token;
+use crate::entity::Entities;
+use crate::error::{AuthError, Responder};
+use crate::guard::Policies;
+use crate::token::{Claims, TokenKeys};
+
+/// What the guard decides with, fixed by `build`: shared by a `JwtRoutes` and every router
+/// it makes, so none of it is copied per router or per request.
+pub(crate) struct Settings {
+    pub(crate) keys: TokenKeys,
+    pub(crate) query_token: bool,
+    pub(crate) policies: Policies,
+    pub(crate) responder: Responder,
+}
+
+/// Everything a request needs from jwt-router: the settings, and the entity loaders bound to
+/// the router's state. The guard puts it in each request it lets through, for the extractors.
+pub(crate) struct Context {
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) entities: Entities,
+}
+
+impl Context {
+    /// The context the guard left in a request; an error if no guard ran for this route.
+    pub(crate) fn of(parts: &Parts) -> Result<Arc<Context>, AuthError> {
+        parts
+            .extensions
+            .get::<Arc<Context>>()
+            .cloned()
+            .ok_or(AuthError::Misconfigured(
+                "the jwt-router guard layer is not installed on this route",
+            ))
+    }
+
+    /// The caller's claims: the ones the guard verified or, on a route it let through without
+    /// token work (public, ignored), the request's own token verified now and kept for the next
+    /// extractor. `None` when the request carries no token; an error when it carries a bad one,
+    /// so a client learns its token is refused instead of being served as anonymous.
+    pub(crate) fn caller(&self, parts: &mut Parts) -> Result<Option<Claims>, AuthError> {
+        if let Some(claims) = parts.extensions.get::<Claims>() {
+            return Ok(Some(claims.clone()));
+        }
+        let claims = match self.token(&parts.headers, parts.uri.query()) {
+            Ok(token) => self.settings.keys.verify(&token)?,
+            Err(AuthError::MissingToken) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        parts.extensions.insert(claims.clone());
+        Ok(Some(claims))
+    }
+
+    pub(crate) fn respond(&self, err: &AuthError) -> Response {
+        self.settings.responder.respond(err)
+    }
+
+    /// The request's token: `Authorization: Bearer`, or the `auth` query parameter when enabled.
+    pub(crate) fn token<'r>(
+        &self,
+        headers: &'r HeaderMap,
+        query: Option<&'r str>,
+    ) -> Result<Cow<'r, str>, AuthError> {
+        request_token(
+            headers,
+            query,
+            self.settings.query_token,
+            self.settings.keys.max_token_bytes,
+        )
+    }
+}
