@@ -3,8 +3,8 @@
 pub use jwt_router_macros::{authed, ignored, public};
 pub use jwt_router_runtime::{
     AuthError, Authed, Claims, ConfigError, Entity, Guard, GuardFuture, GuardLayer, GuardedRouter,
-    GuardedRouterFuture, JwtRoutes, JwtRoutesBuilder, Method, Policy, Problem, RouteInfo,
-    RouteTable, Source, StoreError, Tokens, testing,
+    GuardedRouterFuture, GuardedService, JwtRoutes, JwtRoutesBuilder, Method, Policy, Problem,
+    RouteInfo, RouteTable, Source, StoreError, Tokens, testing,
 };
 
 #[doc(hidden)]

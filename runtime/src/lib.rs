@@ -25,6 +25,6 @@ pub use error::AuthError;
 pub use extract::Tokens;
 pub use guard::{Guard, GuardFuture, GuardLayer};
 pub use jwt_routes::JwtRoutes;
-pub use router::{GuardedRouter, GuardedRouterFuture};
+pub use router::{GuardedRouter, GuardedRouterFuture, GuardedService};
 pub use table::{Method, Policy, RouteInfo, RouteTable};
 pub use token::Claims;

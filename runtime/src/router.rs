@@ -63,18 +63,16 @@ use crate::table::{Policy, RouteInfo, RouteTable};
 /// [`layer`](crate::JwtRoutes::layer).
 #[must_use]
 pub struct GuardedRouter<S = ()> {
-    router: Router,
+    service: GuardedService,
     state: S,
-    guard: GuardLayer,
     table: Vec<RouteInfo>,
 }
 
 impl<S: Clone> Clone for GuardedRouter<S> {
     fn clone(&self) -> Self {
         Self {
-            router: self.router.clone(),
+            service: self.service.clone(),
             state: self.state.clone(),
-            guard: self.guard.clone(),
             table: self.table.clone(),
         }
     }
@@ -92,9 +90,11 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
     /// `declared` (the declared handlers, state applied) behind `guard`.
     pub(crate) fn new(declared: Router, state: S, guard: GuardLayer, table: RouteTable) -> Self {
         Self {
-            router: declared.layer(guard.clone()),
+            service: GuardedService {
+                router: declared.layer(guard.clone()),
+                guard,
+            },
             state,
-            guard,
             table: table.0,
         }
     }
@@ -123,7 +123,7 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
         T::Response: IntoResponse + 'static,
         T::Future: Send + 'static,
     {
-        any_service(service).layer(self.guard.clone())
+        any_service(service).layer(self.service.guard.clone())
     }
 
     /// Adds a route, as `axum::Router::route` does; it needs a valid token.
@@ -134,8 +134,8 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
     pub fn route(mut self, path: &str, method_router: MethodRouter<S>) -> Self {
         let route = method_router
             .with_state(self.state.clone())
-            .layer(self.guard.clone());
-        self.router = self.router.route(path, route);
+            .layer(self.service.guard.clone());
+        self.service.router = self.service.router.route(path, route);
         self.listed(path.to_owned(), ".route()")
     }
 
@@ -151,7 +151,7 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
         T::Future: Send + 'static,
     {
         let guarded = self.guarded(service);
-        self.router = self.router.route_service(path, guarded);
+        self.service.router = self.service.router.route_service(path, guarded);
         self.listed(path.to_owned(), ".route_service()")
     }
 
@@ -164,8 +164,8 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
     pub fn nest(mut self, path: &str, router: Router<S>) -> Self {
         let nested = router
             .with_state(self.state.clone())
-            .layer(self.guard.clone());
-        self.router = self.router.nest(path, nested);
+            .layer(self.service.guard.clone());
+        self.service.router = self.service.router.nest(path, nested);
         self.listed(nested_path(path), ".nest()")
     }
 
@@ -182,7 +182,7 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
         T::Future: Send + 'static,
     {
         let guarded = self.guarded(service);
-        self.router = self.router.nest_service(path, guarded);
+        self.service.router = self.service.router.nest_service(path, guarded);
         self.listed(nested_path(path), ".nest_service()")
     }
 
@@ -195,8 +195,8 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
     pub fn merge(mut self, router: Router<S>) -> Self {
         let merged = router
             .with_state(self.state.clone())
-            .layer(self.guard.clone());
-        self.router = self.router.merge(merged);
+            .layer(self.service.guard.clone());
+        self.service.router = self.service.router.merge(merged);
         self.listed("*".to_owned(), ".merge()")
     }
 
@@ -211,8 +211,8 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
     {
         let fallback = any(handler)
             .with_state(self.state.clone())
-            .layer(self.guard.clone());
-        self.router = self.router.fallback_service(fallback);
+            .layer(self.service.guard.clone());
+        self.service.router = self.service.router.fallback_service(fallback);
         self.listed("*".to_owned(), ".fallback()")
     }
 
@@ -226,7 +226,7 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
         T::Future: Send + 'static,
     {
         let guarded = self.guarded(service);
-        self.router = self.router.fallback_service(guarded);
+        self.service.router = self.service.router.fallback_service(guarded);
         self.listed("*".to_owned(), ".fallback_service()")
     }
 
@@ -240,7 +240,7 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
         <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
         <L::Service as Service<Request>>::Future: Send + 'static,
     {
-        self.router = self.router.layer(layer);
+        self.service.router = self.service.router.layer(layer);
         self
     }
 
@@ -253,7 +253,7 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
         <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
         <L::Service as Service<Request>>::Future: Send + 'static,
     {
-        self.router = self.router.route_layer(layer);
+        self.service.router = self.service.router.route_layer(layer);
         self
     }
 
@@ -282,6 +282,63 @@ where
         Poll::Ready(Ok(()))
     }
 
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        self.service.call(req)
+    }
+}
+
+/// `axum::serve(listener, app)` takes a `GuardedRouter` as it takes an `axum::Router`.
+impl<S, L> Service<axum::serve::IncomingStream<'_, L>> for GuardedRouter<S>
+where
+    L: axum::serve::Listener,
+{
+    type Response = GuardedService;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<GuardedService, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _stream: axum::serve::IncomingStream<'_, L>) -> Self::Future {
+        std::future::ready(Ok(self.service.clone()))
+    }
+}
+
+impl<S> GuardedRouter<S> {
+    /// The router as the service that answers requests, without the route table and state it
+    /// was built with (what `axum::serve` runs per connection; for servers you drive yourself).
+    pub fn into_service(self) -> GuardedService {
+        self.service
+    }
+}
+
+/// A [`GuardedRouter`] ready to answer requests: cheap to clone, one per connection.
+#[derive(Clone)]
+pub struct GuardedService {
+    router: Router,
+    guard: GuardLayer,
+}
+
+impl fmt::Debug for GuardedService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardedService").finish_non_exhaustive()
+    }
+}
+
+impl<B> Service<axum::http::Request<B>> for GuardedService
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = GuardedRouterFuture;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
     fn call(&mut self, mut req: axum::http::Request<B>) -> Self::Future {
         let minted = MintedToken::default();
         req.extensions_mut().insert(minted.clone());
@@ -291,25 +348,6 @@ where
             minted,
             guard: self.guard.clone(),
         }
-    }
-}
-
-/// `axum::serve(listener, app)` takes a `GuardedRouter` as it takes an `axum::Router`.
-impl<S, L> Service<axum::serve::IncomingStream<'_, L>> for GuardedRouter<S>
-where
-    S: Clone,
-    L: axum::serve::Listener,
-{
-    type Response = Self;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Self, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _stream: axum::serve::IncomingStream<'_, L>) -> Self::Future {
-        std::future::ready(Ok(self.clone()))
     }
 }
 
