@@ -6,6 +6,7 @@
 mod app;
 
 use std::io::{self, Write};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -14,6 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
@@ -58,6 +60,7 @@ impl TempDb {
             // The cheapest Argon2 cost: tests run unoptimized, where the default takes seconds.
             password_params: argon2::Params::new(argon2::Params::MIN_M_COST, 1, 1, None)
                 .expect("valid Argon2 parameters"),
+            connections: app::ConnectionLimits::default(),
         }
     }
 }
@@ -110,6 +113,18 @@ impl Server {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// `127.0.0.1:port`.
+    fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// A connection of its own, for what a client library hides (timeouts, `100 Continue`).
+    async fn raw(&self) -> Raw {
+        Raw(tokio::net::TcpStream::connect(self.addr())
+            .await
+            .expect("connect"))
     }
 
     async fn send(
@@ -226,6 +241,31 @@ impl Answer {
         }
     }
 
+    /// A response as the raw connection read it: status line, headers, body.
+    fn parse(raw: &str) -> Self {
+        let (head, text) = raw.split_once("\r\n\r\n").expect("a response head");
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("a status line in {raw:?}"));
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            let (name, value) = line.split_once(':').expect("a header line");
+            headers.append(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+                value.trim().parse().expect("a header value"),
+            );
+        }
+        Self {
+            status,
+            headers,
+            text: text.to_owned(),
+            body: serde_json::from_str(text).unwrap_or(Value::Null),
+        }
+    }
+
     fn token(&self) -> String {
         self.body["token"]
             .as_str()
@@ -251,6 +291,66 @@ impl Answer {
             .get(WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
+    }
+}
+
+/// A connection written and read byte for byte.
+struct Raw(tokio::net::TcpStream);
+
+impl Raw {
+    async fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        self.0.write_all(bytes.as_ref()).await.expect("write");
+    }
+
+    /// `GET path` on this connection, kept alive.
+    async fn get(&mut self, path: &str) -> Answer {
+        self.send(format!("GET {path} HTTP/1.1\r\nHost: bookstore\r\n\r\n"))
+            .await;
+        self.answer().await
+    }
+
+    /// Reads one response (its head, then `Content-Length` bytes of body), within 10 s.
+    async fn answer(&mut self) -> Answer {
+        let mut bytes = Vec::new();
+        let read = async {
+            loop {
+                if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&bytes[..end]).to_lowercase();
+                    let length = head
+                        .lines()
+                        .find_map(|line| line.strip_prefix("content-length:"))
+                        .map_or(0, |n| n.trim().parse().expect("a content length"));
+                    if bytes.len() >= end + 4 + length {
+                        return;
+                    }
+                }
+                let mut chunk = [0; 4096];
+                let n = self.0.read(&mut chunk).await.expect("read");
+                assert!(
+                    n > 0,
+                    "closed mid-response: {:?}",
+                    String::from_utf8_lossy(&bytes)
+                );
+                bytes.extend_from_slice(&chunk[..n]);
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .expect("an answer within 10 s");
+        Answer::parse(&String::from_utf8_lossy(&bytes))
+    }
+
+    /// Whether the server closes this connection within 5 s, having sent nothing more.
+    async fn closes(&mut self) -> bool {
+        let mut chunk = [0; 1024];
+        match tokio::time::timeout(Duration::from_secs(5), self.0.read(&mut chunk)).await {
+            Ok(Ok(0) | Err(_)) => true,
+            Ok(Ok(n)) => panic!(
+                "unexpected bytes: {:?}",
+                String::from_utf8_lossy(&chunk[..n])
+            ),
+            Err(_) => false,
+        }
     }
 }
 
@@ -1064,6 +1164,125 @@ async fn parallel_book_creations_lose_nothing() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Connections: timeouts and the cap
+
+/// A server whose connections time out after 1 s without a whole request head.
+async fn start_with_header_timeout() -> (TempDb, Server) {
+    let db = TempDb::new();
+    let server = Server::start(app::Config {
+        connections: app::ConnectionLimits {
+            header_timeout: Duration::from_secs(1),
+            ..app::ConnectionLimits::default()
+        },
+        ..db.config()
+    })
+    .await;
+    (db, server)
+}
+
+#[tokio::test]
+async fn request_head_trickled_past_the_header_timeout_is_closed() {
+    let (_db, server) = start_with_header_timeout().await;
+    let raw = server.raw().await;
+    let (mut reader, mut writer) = raw.0.into_split();
+    // A header line every 200 ms: each byte arrives in time, the head never completes.
+    let trickle = tokio::spawn(async move {
+        let _ = writer
+            .write_all(b"GET /health HTTP/1.1\r\nHost: bookstore\r\n")
+            .await;
+        for i in 0..50 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if writer
+                .write_all(format!("X-Slow-{i}: 1\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut chunk = [0; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(5), reader.read(&mut chunk)).await;
+    trickle.abort();
+    assert!(
+        matches!(read, Ok(Ok(0) | Err(_))),
+        "still open, or answered, 5 s into a 1 s header timeout: {read:?}"
+    );
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    let (_db, server) = start_with_header_timeout().await;
+    let mut raw = server.raw().await;
+    for _ in 0..2 {
+        let answer = raw.get("/health").await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+        assert_eq!(answer.body, json!({ "status": "ok" }));
+    }
+    assert!(raw.closes().await, "open 5 s into a 1 s idle timeout");
+}
+
+#[tokio::test]
+async fn at_the_connection_cap_only_health_is_served() {
+    let db = TempDb::new();
+    let mut server = Server::start(app::Config {
+        connections: app::ConnectionLimits {
+            max_connections: NonZeroUsize::new(2).expect("not zero"),
+            ..app::ConnectionLimits::default()
+        },
+        ..db.config()
+    })
+    .await;
+    // Drops the pooled connection of the start-up health check.
+    server.client = client();
+
+    // Two connections that hold the two slots, once the start-up one has gone.
+    let mut holders = Vec::new();
+    for _ in 0..50 {
+        let mut raw = server.raw().await;
+        let answer = raw.get("/api/v1/books").await;
+        if answer.status == StatusCode::UNAUTHORIZED {
+            answer.assert_error(StatusCode::UNAUTHORIZED, "missing_token");
+            holders.push(raw);
+            if holders.len() == 2 {
+                break;
+            }
+        } else {
+            answer.assert_error(StatusCode::SERVICE_UNAVAILABLE, "over_capacity");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(holders.len(), 2, "the cap's two slots never came free");
+
+    // At the cap: /health answers, nothing else does.
+    let mut probe = server.raw().await;
+    let health = probe.get("/health").await;
+    assert_eq!(health.status, StatusCode::OK, "{health:?}");
+    assert_eq!(health.body, json!({ "status": "ok" }));
+    let mut probe = server.raw().await;
+    let refused = probe.get("/api/v1/books").await;
+    refused.assert_error(StatusCode::SERVICE_UNAVAILABLE, "over_capacity");
+    assert!(
+        probe.closes().await,
+        "a connection over the cap is served one request"
+    );
+
+    // A slot freed is a slot served again.
+    holders.pop();
+    let mut served = None;
+    for _ in 0..50 {
+        let answer = server.raw().await.get("/api/v1/books").await;
+        if answer.status == StatusCode::UNAUTHORIZED {
+            served = Some(answer);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let served = served.expect("a freed slot is served within 5 s");
+    served.assert_error(StatusCode::UNAUTHORIZED, "missing_token");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Restart, shutdown, failures, logs
 
 #[tokio::test]
@@ -1134,10 +1353,8 @@ async fn in_memory_database_serves_concurrent_requests() {
 
 #[tokio::test]
 async fn shutdown_lets_the_request_in_flight_finish() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
     let (_db, mut server) = start().await;
-    let addr = server.base.trim_start_matches("http://").to_owned();
+    let addr = server.addr().to_owned();
     let mut stream = tokio::net::TcpStream::connect(&addr)
         .await
         .expect("connect");

@@ -76,6 +76,15 @@ impl ApiError {
         )
     }
 
+    /// 503 on a connection beyond the cap, which is served `/health` only.
+    pub(crate) fn over_capacity() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "over_capacity",
+            "the server is at its connection limit, try again later",
+        )
+    }
+
     pub(crate) fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod books;
+mod connections;
 mod db;
 mod error;
 mod extract;
@@ -26,6 +27,7 @@ use axum::extract::FromRef;
 use jwt_router::JwtRoutes;
 use tokio::net::TcpListener;
 
+pub(crate) use self::connections::ConnectionLimits;
 use self::db::Db;
 use self::passwords::Passwords;
 use self::teachers::Teacher;
@@ -44,6 +46,8 @@ pub(crate) struct Config {
     /// Argon2 cost of new password hashes. Keep the default outside tests: lower costs make
     /// stolen hashes cheap to crack.
     pub(crate) password_params: argon2::Params,
+    /// Header timeout and connection cap.
+    pub(crate) connections: ConnectionLimits,
 }
 
 impl fmt::Debug for Config {
@@ -53,6 +57,7 @@ impl fmt::Debug for Config {
             .field("secret", &"<redacted>")
             .field("admin_email", &self.admin_email)
             .field("expire_days", &self.expire_days)
+            .field("connections", &self.connections)
             .finish_non_exhaustive()
     }
 }
@@ -126,9 +131,7 @@ async fn serve_with(
     let app = http::layers(jwt.router_with(state, Router::new().fallback(http::not_found)));
 
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    connections::serve(listener, app, &config.connections, shutdown).await;
     tracing::info!("server stopped");
     Ok(())
 }
