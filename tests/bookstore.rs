@@ -542,6 +542,47 @@ async fn register_with_a_body_over_1_mib_is_413() {
 }
 
 #[tokio::test]
+async fn content_length_over_1_mib_is_413_at_once_without_100_continue() {
+    let (_db, server) = start().await;
+    let mut raw = server.raw().await;
+    // The head only: an answer proves the body was not waited for.
+    raw.send(
+        "POST /api/v1/users HTTP/1.1\r\nHost: bookstore\r\nContent-Type: application/json\r\n\
+         Content-Length: 1048577\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .await;
+    let answer = raw.answer().await;
+    answer.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+}
+
+#[tokio::test]
+async fn chunked_body_over_1_mib_is_413() {
+    let (_db, server) = start().await;
+    let mut raw = server.raw().await;
+    raw.send(
+        "POST /api/v1/users HTTP/1.1\r\nHost: bookstore\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n",
+    )
+    .await;
+    let chunk = "x".repeat(64 * 1024);
+    let mut sent = 0;
+    while sent <= 1024 * 1024 {
+        // The server may answer and stop reading once the limit is passed.
+        if raw
+            .0
+            .write_all(format!("{:x}\r\n{chunk}\r\n", chunk.len()).as_bytes())
+            .await
+            .is_err()
+        {
+            break;
+        }
+        sent += chunk.len();
+    }
+    let answer = raw.answer().await;
+    answer.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+}
+
+#[tokio::test]
 async fn login_returns_a_token_that_works() {
     let (_db, server) = start().await;
     let (id, _) = server.user("Ann", "ann@example.com").await;

@@ -10,6 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use super::error::ApiError;
 
@@ -20,10 +21,15 @@ pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
 /// guarded router: the log then sees the guard's answers too.
 pub(crate) fn layers(router: Router) -> Router {
     router
+        // A `Content-Length` over the limit is a 413 before the body is read (so before hyper
+        // sends `100 Continue`); a longer chunked body fails when read. It limits every body,
+        // so axum's own looser default (2 MB, extractors only) goes.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(DefaultBodyLimit::disable())
+        // Outside the limit: its bare 413 gets the JSON body.
         .layer(middleware::map_response(json_errors))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(access_log))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
 /// The fallback, behind the guard: a request with a valid token for a path that names nothing.
