@@ -582,6 +582,65 @@ async fn chunked_body_over_1_mib_is_413() {
     answer.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
 }
 
+/// Emails that look like `ann@example.com` but aren't: a control character, or an invisible
+/// formatting one (zero-width space and joiner, byte order mark, right-to-left override).
+const HIDDEN_CHARACTER_EMAILS: [&str; 6] = [
+    "ann\u{0}@example.com",
+    "ann@exa\u{7f}mple.com",
+    "an\u{200b}n@example.com",
+    "ann\u{200d}@example.com",
+    "\u{feff}ann@example.com",
+    "ann@\u{202e}moc.elpmaxe",
+];
+
+#[tokio::test]
+async fn register_with_hidden_characters_in_the_email_is_400() {
+    let (_db, server) = start().await;
+    for path in ["/api/v1/users", "/api/v1/teachers"] {
+        for email in HIDDEN_CHARACTER_EMAILS {
+            let answer = server
+                .post(
+                    path,
+                    None,
+                    json!({ "name": "Ann", "email": email, "password": PASSWORD }),
+                )
+                .await;
+            answer.assert_error(StatusCode::BAD_REQUEST, "invalid_field");
+            assert!(
+                answer.body["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("email")),
+                "{answer:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn login_with_hidden_characters_in_the_email_is_400() {
+    let (_db, server) = start().await;
+    server.user("Ann", "ann@example.com").await;
+    server.teacher("Ann", "ann@example.com").await;
+    for path in ["/api/v1/users/login", "/api/v1/teachers/login"] {
+        for email in HIDDEN_CHARACTER_EMAILS {
+            let answer = server
+                .post(path, None, json!({ "email": email, "password": PASSWORD }))
+                .await;
+            answer.assert_error(StatusCode::BAD_REQUEST, "invalid_field");
+        }
+        // The same email, trimmed and in another case, is the account's.
+        let answer = server
+            .post(
+                path,
+                None,
+                json!({ "email": "\t ANN@Example.com \n", "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+        assert!(answer.body["token"].is_string(), "{answer:?}");
+    }
+}
+
 #[tokio::test]
 async fn login_returns_a_token_that_works() {
     let (_db, server) = start().await;

@@ -83,7 +83,7 @@ async fn login(
 ) -> Result<Json<TokenOnly>, ApiError> {
     let row: Option<(i64, String)> =
         sqlx::query_as("SELECT teacher_id, password_hash FROM teachers WHERE email = ?")
-            .bind(body.email())
+            .bind(body.email()?)
             .fetch_optional(app.db.pool())
             .await?;
     let (id, hash) = row.unzip();

@@ -89,7 +89,7 @@ async fn login(
 ) -> Result<Json<TokenOnly>, ApiError> {
     let row: Option<(i64, String, bool)> =
         sqlx::query_as("SELECT id, password_hash, disabled FROM users WHERE email = ?")
-            .bind(body.email())
+            .bind(body.email()?)
             .fetch_optional(app.db.pool())
             .await?;
     let (id, hash, disabled) = match row {
