@@ -61,6 +61,7 @@ impl TempDb {
             password_params: argon2::Params::new(argon2::Params::MIN_M_COST, 1, 1, None)
                 .expect("valid Argon2 parameters"),
             connections: app::ConnectionLimits::default(),
+            logins: app::LoginLimits::default(),
         }
     }
 }
@@ -1261,6 +1262,161 @@ async fn parallel_book_creations_lose_nothing() {
         total += books.len();
     }
     assert_eq!(total, 400);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login throttling
+
+/// A server that throttles an account after 10 failed logins within `window`.
+async fn start_with_login_window(window: Duration) -> (TempDb, Server) {
+    let db = TempDb::new();
+    let server = Server::start(app::Config {
+        logins: app::LoginLimits {
+            max_failures: 10,
+            window,
+        },
+        ..db.config()
+    })
+    .await;
+    (db, server)
+}
+
+/// `Retry-After` in seconds, asserting there is one.
+#[track_caller]
+fn retry_after(answer: &Answer) -> u64 {
+    answer
+        .headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok()?.parse().ok())
+        .unwrap_or_else(|| panic!("no Retry-After seconds: {answer:?}"))
+}
+
+#[tokio::test]
+async fn eleventh_login_after_ten_failures_is_429_until_the_window_ends() {
+    let window = Duration::from_secs(5);
+    let (_db, server) = start_with_login_window(window).await;
+    server.user("Ann", "ann@example.com").await;
+    server.user("Bob", "bob@example.com").await;
+    server.teacher("Ann", "ann@example.com").await;
+    let login = |email: &str, password: &str| json!({ "email": email, "password": password });
+
+    for _ in 0..10 {
+        let answer = server
+            .post(
+                "/api/v1/users/login",
+                None,
+                login("ann@example.com", "wrong password"),
+            )
+            .await;
+        answer.assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    // The right password, in any case, is refused too now.
+    for body in [
+        login("ann@example.com", PASSWORD),
+        login(" ANN@example.com", PASSWORD),
+        login("ann@example.com", "wrong password"),
+    ] {
+        let answer = server.post("/api/v1/users/login", None, body).await;
+        answer.assert_error(StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+        assert!(
+            (1..=window.as_secs()).contains(&retry_after(&answer)),
+            "{answer:?}"
+        );
+    }
+    // Another email, and the same email in the teachers table, are not throttled.
+    let bob = server
+        .post(
+            "/api/v1/users/login",
+            None,
+            login("bob@example.com", PASSWORD),
+        )
+        .await;
+    assert_eq!(bob.status, StatusCode::OK, "{bob:?}");
+    assert!(bob.body["token"].is_string(), "{bob:?}");
+    let teacher = server
+        .post(
+            "/api/v1/teachers/login",
+            None,
+            login("ann@example.com", PASSWORD),
+        )
+        .await;
+    assert_eq!(teacher.status, StatusCode::OK, "{teacher:?}");
+    assert!(teacher.body["token"].is_string(), "{teacher:?}");
+
+    // Once the window has passed, the right password works again.
+    let throttled = server
+        .post(
+            "/api/v1/users/login",
+            None,
+            login("ann@example.com", PASSWORD),
+        )
+        .await;
+    let wait = retry_after(&throttled);
+    tokio::time::sleep(Duration::from_secs(wait) + Duration::from_millis(200)).await;
+    let answer = server
+        .post(
+            "/api/v1/users/login",
+            None,
+            login("ann@example.com", PASSWORD),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    let me = server.get("/api/v1/users/me", Some(&answer.token())).await;
+    assert_eq!(me.body["data"]["email"], "ann@example.com", "{me:?}");
+}
+
+#[tokio::test]
+async fn teacher_login_is_throttled_after_ten_failures_and_unknown_emails_count() {
+    let (_db, server) = start_with_login_window(Duration::from_secs(600)).await;
+    server.teacher("Tess", "tess@school.org").await;
+    server.user("Tess", "tess@school.org").await;
+    for email in ["tess@school.org", "ghost@school.org"] {
+        for _ in 0..10 {
+            let answer = server
+                .post(
+                    "/api/v1/teachers/login",
+                    None,
+                    json!({ "email": email, "password": "wrong password" }),
+                )
+                .await;
+            answer.assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        }
+        let answer = server
+            .post(
+                "/api/v1/teachers/login",
+                None,
+                json!({ "email": email, "password": PASSWORD }),
+            )
+            .await;
+        answer.assert_error(StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+        assert!((1..=600).contains(&retry_after(&answer)), "{answer:?}");
+    }
+    let user = server
+        .post(
+            "/api/v1/users/login",
+            None,
+            json!({ "email": "tess@school.org", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(user.status, StatusCode::OK, "{user:?}");
+    assert!(user.body["token"].is_string(), "{user:?}");
+}
+
+#[tokio::test]
+async fn successful_logins_do_not_count_as_failures() {
+    let (_db, server) = start().await;
+    server.user("Ann", "ann@example.com").await;
+    for _ in 0..15 {
+        let answer = server
+            .post(
+                "/api/v1/users/login",
+                None,
+                json!({ "email": "ann@example.com", "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+        assert!(answer.body["token"].is_string(), "{answer:?}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ async fn run() -> Result<(), app::Error> {
             max_connections: parse_env("MAX_CONNECTIONS", defaults.max_connections)?,
             ..defaults
         },
+        logins: app::LoginLimits::default(),
     };
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await

@@ -16,6 +16,7 @@ mod pages;
 mod passwords;
 mod reply;
 mod teachers;
+mod throttle;
 mod users;
 
 use std::fmt;
@@ -31,6 +32,8 @@ pub(crate) use self::connections::ConnectionLimits;
 use self::db::Db;
 use self::passwords::Passwords;
 use self::teachers::Teacher;
+pub(crate) use self::throttle::LoginLimits;
+use self::throttle::LoginThrottle;
 use self::users::User;
 
 /// Everything the app needs to start; `main.rs` reads it from the environment.
@@ -48,6 +51,8 @@ pub(crate) struct Config {
     pub(crate) password_params: argon2::Params,
     /// Header timeout and connection cap.
     pub(crate) connections: ConnectionLimits,
+    /// Failed logins per account and window.
+    pub(crate) logins: LoginLimits,
 }
 
 impl fmt::Debug for Config {
@@ -58,6 +63,7 @@ impl fmt::Debug for Config {
             .field("admin_email", &self.admin_email)
             .field("expire_days", &self.expire_days)
             .field("connections", &self.connections)
+            .field("logins", &self.logins)
             .finish_non_exhaustive()
     }
 }
@@ -70,6 +76,7 @@ pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) struct AppState {
     db: Db,
     passwords: Passwords,
+    logins: LoginThrottle,
     /// Lowercased, as emails are stored.
     admin_email: Option<Arc<str>>,
 }
@@ -119,6 +126,7 @@ async fn serve_with(
     let state = AppState {
         db,
         passwords: Passwords::new(config.password_params.clone()).await?,
+        logins: LoginThrottle::in_memory(config.logins.clone()),
         admin_email: config
             .admin_email
             .as_deref()
