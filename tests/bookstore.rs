@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reqwest::header::{CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
+use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -1417,6 +1417,48 @@ async fn successful_logins_do_not_count_as_failures() {
         assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
         assert!(answer.body["token"].is_string(), "{answer:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Caching
+
+/// Fails until the library adds `Cache-Control: no-store` to the answers of handlers that mint
+/// a token with `Tokens` (being built on main); the bookstore doesn't set it by hand.
+#[tokio::test]
+async fn token_answers_are_not_cached() {
+    let (_db, server) = start().await;
+    let body = json!({ "name": "Ann", "email": "ann@example.com", "password": PASSWORD });
+    let login = json!({ "email": "ann@example.com", "password": PASSWORD });
+    let registered = server.post("/api/v1/users", None, body.clone()).await;
+    assert_eq!(registered.status, StatusCode::CREATED, "{registered:?}");
+    let logged_in = server
+        .post("/api/v1/users/login", None, login.clone())
+        .await;
+    assert_eq!(logged_in.status, StatusCode::OK, "{logged_in:?}");
+    let me = server
+        .get("/api/v1/users/me", Some(&logged_in.token()))
+        .await;
+    assert_eq!(me.status, StatusCode::OK, "{me:?}");
+    let teacher = server.post("/api/v1/teachers", None, body).await;
+    assert_eq!(teacher.status, StatusCode::CREATED, "{teacher:?}");
+    let teacher_login = server.post("/api/v1/teachers/login", None, login).await;
+    assert_eq!(teacher_login.status, StatusCode::OK, "{teacher_login:?}");
+    for answer in [&registered, &logged_in, &me, &teacher, &teacher_login] {
+        assert!(!answer.token().is_empty(), "{answer:?}");
+        assert_eq!(
+            answer
+                .headers
+                .get(CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{answer:?}"
+        );
+    }
+    // An answer without a token may be cached as HTTP allows.
+    let books = server.get("/api/v1/books", Some(&logged_in.token())).await;
+    assert_eq!(books.status, StatusCode::OK, "{books:?}");
+    assert_eq!(books.body, json!({ "data": [] }));
+    assert_eq!(books.headers.get(CACHE_CONTROL), None, "{books:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
