@@ -2,10 +2,9 @@
 
 use std::borrow::Cow;
 use std::fmt;
-
-use axum::Json;
 use std::time::Duration;
 
+use axum::Json;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jwt_router::AuthError;
