@@ -2,7 +2,7 @@
 //!
 //! Environment: `PORT` (3000), `DATABASE_URL` (`sqlite://bookstore.db?mode=rwc`), `SECRET_KEY`
 //! (random if unset: tokens then die with the process), `ADMIN_EMAIL`, `JWT_EXPIRE_DAYS` (30),
-//! `RUST_LOG` (`info`). The HTTP contract is in the README.
+//! `MAX_CONNECTIONS` (1024), `RUST_LOG` (`info`). The HTTP contract is in the README.
 
 mod app;
 
@@ -29,6 +29,7 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), app::Error> {
     let port: u16 = parse_env("PORT", 3000)?;
+    let defaults = app::ConnectionLimits::default();
     let config = app::Config {
         database_url: env::var("DATABASE_URL")
             .unwrap_or_else(|_| "sqlite://bookstore.db?mode=rwc".to_owned()),
@@ -36,6 +37,11 @@ async fn run() -> Result<(), app::Error> {
         admin_email: env::var("ADMIN_EMAIL").ok(),
         expire_days: parse_env("JWT_EXPIRE_DAYS", 30)?,
         password_params: argon2::Params::DEFAULT,
+        connections: app::ConnectionLimits {
+            max_connections: parse_env("MAX_CONNECTIONS", defaults.max_connections)?,
+            ..defaults
+        },
+        logins: app::LoginLimits::default(),
     };
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await

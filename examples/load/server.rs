@@ -30,6 +30,8 @@ pub(crate) fn serve(dir: PathBuf) -> Result<bool, Error> {
         admin_email: None,
         expire_days: 30,
         password_params: argon2::Params::DEFAULT,
+        connections: app::ConnectionLimits::default(),
+        logins: app::LoginLimits::default(),
     };
     let served = tokio::runtime::Runtime::new()?.block_on(async {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;

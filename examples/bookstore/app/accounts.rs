@@ -1,6 +1,7 @@
 //! What users and teachers share: the register and login bodies, and their validation.
 
 use serde::Deserialize;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use super::error::ApiError;
 
@@ -44,9 +45,10 @@ pub(crate) struct Login {
 }
 
 impl Login {
-    /// The email as stored. No other validation: a malformed email is just a wrong one (401).
-    pub(crate) fn email(&self) -> String {
-        normalize_email(&self.email)
+    /// The email as stored, 400 if it hides characters. No other validation: a malformed email
+    /// is just a wrong one (401).
+    pub(crate) fn email(&self) -> Result<String, ApiError> {
+        visible_email(&self.email)
     }
 }
 
@@ -64,12 +66,33 @@ pub(crate) fn valid_name(name: &str) -> Result<String, ApiError> {
     Ok(name.to_owned())
 }
 
+/// Trimmed and lowercased: how emails are stored and compared.
 pub(crate) fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-fn valid_email(email: &str) -> Result<String, ApiError> {
+/// [`normalize_email`], refusing an email with control characters (Cc) or invisible formatting
+/// ones (Cf: zero-width spaces and joiners, byte order marks, bidi overrides), which make two
+/// emails that look the same different accounts, or forge what a log or an admin page shows.
+fn visible_email(email: &str) -> Result<String, ApiError> {
     let email = normalize_email(email);
+    let hidden = email.chars().any(|c| {
+        matches!(
+            c.general_category(),
+            GeneralCategory::Control | GeneralCategory::Format
+        )
+    });
+    if hidden {
+        return Err(ApiError::invalid_field(
+            "email",
+            "must not contain control or invisible formatting characters",
+        ));
+    }
+    Ok(email)
+}
+
+fn valid_email(email: &str) -> Result<String, ApiError> {
+    let email = visible_email(email)?;
     let shape_ok = email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty() && !domain.is_empty() && !domain.contains('@')
     }) && !email.contains(char::is_whitespace);

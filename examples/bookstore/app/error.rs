@@ -2,9 +2,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jwt_router::AuthError;
 
@@ -14,8 +15,8 @@ pub(crate) struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: Cow<'static, str>,
-    /// `WWW-Authenticate` for a 401 (RFC 7235 §3.1 requires one).
-    challenge: Option<HeaderValue>,
+    /// `WWW-Authenticate` for a 401 (RFC 7235 §3.1 requires one), `Retry-After` for a 429.
+    header: Option<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
@@ -28,7 +29,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
-            challenge: None,
+            header: None,
         }
     }
 
@@ -45,11 +46,24 @@ impl ApiError {
     /// 401 for a login that doesn't match an account; says nothing about which part was wrong.
     pub(crate) fn wrong_credentials() -> Self {
         Self {
-            challenge: Some(HeaderValue::from_static("Bearer")),
+            header: Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))),
             ..Self::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
                 "wrong email or password",
+            )
+        }
+    }
+
+    /// 429 for a throttled login, with `Retry-After` in whole seconds (rounded up).
+    pub(crate) fn too_many_requests(retry_after: Duration) -> Self {
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        Self {
+            header: Some((header::RETRY_AFTER, HeaderValue::from(seconds.max(1)))),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "too many failed logins for this account, try again later",
             )
         }
     }
@@ -73,6 +87,15 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             "the body is over the 1 MiB limit",
+        )
+    }
+
+    /// 503 on a connection beyond the cap, which is served `/health` only.
+    pub(crate) fn over_capacity() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "over_capacity",
+            "the server is at its connection limit, try again later",
         )
     }
 
@@ -154,7 +177,9 @@ impl From<AuthError> for ApiError {
             status: err.status(),
             code: err.code(),
             message: err.to_string().into(),
-            challenge: err.www_authenticate(),
+            header: err
+                .www_authenticate()
+                .map(|challenge| (header::WWW_AUTHENTICATE, challenge)),
         }
     }
 }
@@ -163,10 +188,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(serde_json::json!({ "error": self.code, "message": self.message }));
         let mut response = (self.status, body).into_response();
-        if let Some(challenge) = self.challenge {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, challenge);
+        if let Some((name, value)) = self.header {
+            response.headers_mut().insert(name, value);
         }
         response
     }

@@ -8,9 +8,9 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use tower_http::catch_panic::CatchPanicLayer;
-
 use jwt_router::GuardedRouter;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use super::error::ApiError;
 
@@ -23,10 +23,15 @@ pub(crate) fn layers<S: Clone + Send + Sync + 'static>(
     router: GuardedRouter<S>,
 ) -> GuardedRouter<S> {
     router
+        // A `Content-Length` over the limit is a 413 before the body is read (so before hyper
+        // sends `100 Continue`); a longer chunked body fails when read. It limits every body,
+        // so axum's own looser default (2 MB, extractors only) goes.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(DefaultBodyLimit::disable())
+        // Outside the limit: its bare 413 gets the JSON body.
         .layer(middleware::map_response(json_errors))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(access_log))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
 /// The fallback, behind the guard: a request with a valid token for a path that names nothing.

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod books;
+mod connections;
 mod db;
 mod error;
 mod extract;
@@ -15,6 +16,7 @@ mod pages;
 mod passwords;
 mod reply;
 mod teachers;
+mod throttle;
 mod users;
 
 use std::fmt;
@@ -25,9 +27,12 @@ use axum::extract::FromRef;
 use jwt_router::JwtRoutes;
 use tokio::net::TcpListener;
 
+pub(crate) use self::connections::ConnectionLimits;
 use self::db::Db;
 use self::passwords::Passwords;
 use self::teachers::Teacher;
+pub(crate) use self::throttle::LoginLimits;
+use self::throttle::LoginThrottle;
 use self::users::User;
 
 /// Everything the app needs to start; `main.rs` reads it from the environment.
@@ -43,6 +48,10 @@ pub(crate) struct Config {
     /// Argon2 cost of new password hashes. Keep the default outside tests: lower costs make
     /// stolen hashes cheap to crack.
     pub(crate) password_params: argon2::Params,
+    /// Header timeout and connection cap.
+    pub(crate) connections: ConnectionLimits,
+    /// Failed logins per account and window.
+    pub(crate) logins: LoginLimits,
 }
 
 impl fmt::Debug for Config {
@@ -52,6 +61,8 @@ impl fmt::Debug for Config {
             .field("secret", &"<redacted>")
             .field("admin_email", &self.admin_email)
             .field("expire_days", &self.expire_days)
+            .field("connections", &self.connections)
+            .field("logins", &self.logins)
             .finish_non_exhaustive()
     }
 }
@@ -64,6 +75,7 @@ pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) struct AppState {
     db: Db,
     passwords: Passwords,
+    logins: LoginThrottle,
     /// Lowercased, as emails are stored.
     admin_email: Option<Arc<str>>,
 }
@@ -113,6 +125,7 @@ async fn serve_with(
     let state = AppState {
         db,
         passwords: Passwords::new(config.password_params.clone()).await?,
+        logins: LoginThrottle::in_memory(config.logins.clone()),
         admin_email: config
             .admin_email
             .as_deref()
@@ -125,9 +138,7 @@ async fn serve_with(
     let app = http::layers(jwt.router(state).fallback(http::not_found));
 
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    connections::serve(listener, app, &config.connections, shutdown).await;
     tracing::info!("server stopped");
     Ok(())
 }

@@ -11,7 +11,11 @@ async fn home() -> Html<&'static str> {
     Html(HOME)
 }
 
-/// `GET /health`: 200 `{"status": "ok"}` while the server is up.
+/// The path of [`health`], which the connection cap's reserve still serves.
+pub(crate) const HEALTH_PATH: &str = "/health";
+
+/// `GET /health`: 200 `{"status": "ok"}` while the server is up (the same path as [`HEALTH_PATH`]:
+/// the attribute takes a literal).
 #[ignored(GET, "/health")]
 async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))

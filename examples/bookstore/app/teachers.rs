@@ -74,26 +74,29 @@ async fn register(
     ))
 }
 
-/// `POST /api/v1/teachers/login`: 200 `{"token"}`, 401 for a wrong email or password.
+/// `POST /api/v1/teachers/login`: 200 `{"token"}`, 401 for a wrong email or password, 429 after
+/// too many failures.
 #[public(POST, "/teachers/login")]
 async fn login(
     State(app): State<AppState>,
     tokens: Tokens,
     JsonBody(body): JsonBody<Login>,
 ) -> Result<Json<TokenOnly>, ApiError> {
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT teacher_id, password_hash FROM teachers WHERE email = ?")
-            .bind(body.email())
-            .fetch_optional(app.db.pool())
-            .await?;
-    let (id, hash) = row.unzip();
-    let matches = app.passwords.verify(body.password, hash).await?;
-    match id.filter(|_| matches) {
-        Some(id) => Ok(Json(TokenOnly {
-            token: tokens.create_token::<Teacher>(&id)?,
-        })),
-        None => Err(ApiError::wrong_credentials()),
-    }
+    let email = body.email()?;
+    let login = async {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT teacher_id, password_hash FROM teachers WHERE email = ?")
+                .bind(&email)
+                .fetch_optional(app.db.pool())
+                .await?;
+        let (id, hash) = row.unzip();
+        let matches = app.passwords.verify(body.password, hash).await?;
+        Ok(id.filter(|_| matches))
+    };
+    let id = app.logins.login(Teacher::TABLE_NAME, &email, login).await?;
+    Ok(Json(TokenOnly {
+        token: tokens.create_token::<Teacher>(&id)?,
+    }))
 }
 
 /// `GET /api/v1/teachers/me`: 200 `{"data": Teacher}`; a users token gets 403.

@@ -80,32 +80,37 @@ async fn register(
 }
 
 /// `POST /api/v1/users/login`: 200 `{"token"}`, 401 for a wrong email or password, 403 for a
-/// disabled account (with the right password).
+/// disabled account (with the right password), 429 after too many failures.
 #[public(POST, "/users/login")]
 async fn login(
     State(app): State<AppState>,
     tokens: Tokens,
     JsonBody(body): JsonBody<Login>,
 ) -> Result<Json<TokenOnly>, ApiError> {
-    let row: Option<(i64, String, bool)> =
-        sqlx::query_as("SELECT id, password_hash, disabled FROM users WHERE email = ?")
-            .bind(body.email())
-            .fetch_optional(app.db.pool())
-            .await?;
-    let (id, hash, disabled) = match row {
-        Some((id, hash, disabled)) => (Some(id), Some(hash), disabled),
-        None => (None, None, false),
+    let email = body.email()?;
+    let login = async {
+        let row: Option<(i64, String, bool)> =
+            sqlx::query_as("SELECT id, password_hash, disabled FROM users WHERE email = ?")
+                .bind(&email)
+                .fetch_optional(app.db.pool())
+                .await?;
+        let (id, hash, disabled) = match row {
+            Some((id, hash, disabled)) => (Some(id), Some(hash), disabled),
+            None => (None, None, false),
+        };
+        let matches = app.passwords.verify(body.password, hash).await?;
+        let Some(id) = id.filter(|_| matches) else {
+            return Ok(None);
+        };
+        if disabled {
+            return Err(ApiError::forbidden(
+                "account_disabled",
+                "this account is disabled",
+            ));
+        }
+        Ok(Some(id))
     };
-    let matches = app.passwords.verify(body.password, hash).await?;
-    let Some(id) = id.filter(|_| matches) else {
-        return Err(ApiError::wrong_credentials());
-    };
-    if disabled {
-        return Err(ApiError::forbidden(
-            "account_disabled",
-            "this account is disabled",
-        ));
-    }
+    let id = app.logins.login(User::TABLE_NAME, &email, login).await?;
     Ok(Json(TokenOnly {
         token: tokens.create_token::<User>(&id)?,
     }))
