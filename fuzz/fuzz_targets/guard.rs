@@ -15,7 +15,7 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::routing::{any, get};
 use http_body_util::BodyExt;
-use jwt_router::{GuardedRouter, JwtRoutes, authed, ignored, public};
+use jwt_router::{GuardedService, JwtRoutes, authed, ignored, public};
 use jwt_router_fuzz::{Edit, SECRET, apply, valid_tokens};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
@@ -64,8 +64,8 @@ async fn admin_options() -> &'static str {
     protected()
 }
 
-fn app() -> &'static GuardedRouter {
-    static APP: OnceLock<GuardedRouter> = OnceLock::new();
+fn app() -> &'static GuardedService {
+    static APP: OnceLock<GuardedService> = OnceLock::new();
     APP.get_or_init(|| {
         let jwt = JwtRoutes::<()>::builder()
             .secret(SECRET)
@@ -86,6 +86,7 @@ fn app() -> &'static GuardedRouter {
             )
             .nest_service("/files", files)
             .fallback(|| async { protected() })
+            .into_service()
     })
 }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use axum::body::HttpBody;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -137,26 +138,25 @@ impl fmt::Display for AuthError {
 
 impl std::error::Error for AuthError {}
 
-/// Rendered with the default JSON; a [`GuardedRouter`](crate::GuardedRouter) renders it again
-/// with the configured renderer, if there is one.
+/// Rendered with the default JSON; behind the guard it is rendered again with the configured
+/// renderer, if there is one.
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         let mut response = self.default_response();
-        response.extensions_mut().insert(Refusal::Unrendered(self));
+        response.extensions_mut().insert(Unrendered(self));
         response
     }
 }
 
-/// Marks a response as a jwt-router refusal, for [`GuardedRouter`](crate::GuardedRouter): it
-/// strips `Allow` from refusals and renders the ones handlers returned with the configured
-/// renderer.
+/// Marks a response as a jwt-router refusal, for [`GuardedRouter`](crate::GuardedRouter), which
+/// strips `Allow` from it.
+#[derive(Clone, Copy)]
+pub(crate) struct Refusal;
+
+/// An [`AuthError`] a handler returned, rendered with the default JSON; the guard renders it
+/// with the configured renderer.
 #[derive(Clone)]
-pub(crate) enum Refusal {
-    /// Rendered by the configured renderer (the guard's and the extractors' refusals).
-    Rendered,
-    /// Rendered with the default JSON by `IntoResponse` (an error a handler returned).
-    Unrendered(AuthError),
-}
+struct Unrendered(AuthError);
 
 /// How rejections become responses: the default JSON, or the application's own renderer.
 type Render = dyn Fn(&AuthError) -> Response + Send + Sync;
@@ -173,11 +173,37 @@ impl Responder {
         self.0.is_some()
     }
 
-    /// `err` rendered and marked as a refusal.
+    /// `err` rendered and marked as a refusal, with its `Content-Length` set here: axum sets it
+    /// on some refusals and not others, and the order of headers on the wire would tell them
+    /// apart.
     pub(crate) fn respond(&self, err: &AuthError) -> Response {
         let mut response = self.render(err);
-        response.extensions_mut().insert(Refusal::Rendered);
+        if let Some(length) = response.body().size_hint().exact() {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        }
+        response.extensions_mut().insert(Refusal);
         response
+    }
+
+    /// A route's answer, with an [`AuthError`] its handler returned rendered by the configured
+    /// renderer: the handler's own headers are kept where the rendering sets none.
+    pub(crate) fn render_returned(&self, mut response: Response) -> Response {
+        let Some(err) = response.extensions_mut().remove::<Unrendered>() else {
+            return response;
+        };
+        if !self.is_custom() {
+            response.extensions_mut().insert(Refusal);
+            return response;
+        }
+        let mut rendered = self.respond(&err.0);
+        for (name, value) in response.headers() {
+            if !rendered.headers().contains_key(name) && name != header::CONTENT_LENGTH {
+                rendered.headers_mut().insert(name, value.clone());
+            }
+        }
+        rendered
     }
 
     /// `err` rendered by the configured renderer, or as the default JSON.

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use axum::extract::MatchedPath;
+use axum::extract::{MatchedPath, NestedPath};
 use axum::http::Request;
 use axum::response::Response;
 use pin_project_lite::pin_project;
@@ -60,12 +60,28 @@ impl Policies {
 /// preflight's headers are the client's to forge, and forwarding it would run `any()`
 /// routes, nested services and fallbacks without a token. A CORS layer therefore goes
 /// outside the guard (`jwt.router(state).layer(cors)`), where it answers preflights itself.
-fn admit<B>(ctx: &Arc<Context>, req: &mut Request<B>) -> Result<(), AuthError> {
+///
+/// A guard for routes added by hand ([`GuardLayer::hand_added`]) does not look at the table:
+/// such a route needs a valid token whatever its path, so a hand-added `HEAD` handler at a
+/// public `GET` path does not inherit the `GET` route's policy.
+fn admit<B>(ctx: &Arc<Context>, hand_added: bool, req: &mut Request<B>) -> Result<(), AuthError> {
     let template = req
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
-    let Rule { policy, entity } = ctx.settings.policies.rule(req.method(), template);
+    let Rule { policy, entity } = if hand_added {
+        AUTHED
+    } else {
+        // Served under a prefix by an outer router (`nest_service("/v2", app)`), axum prefixes
+        // our templates with the outer match: decide by the template this router declared.
+        let nested = req.extensions().get::<NestedPath>().map(NestedPath::as_str);
+        let own = template.map(|t| {
+            nested
+                .and_then(|prefix| t.strip_prefix(prefix.trim_end_matches('/')))
+                .unwrap_or(t)
+        });
+        ctx.settings.policies.rule(req.method(), own)
+    };
     tracing::debug!(
         method = %req.method(),
         route = template.unwrap_or("<unmatched>"),
@@ -92,6 +108,24 @@ fn admit<B>(ctx: &Arc<Context>, req: &mut Request<B>) -> Result<(), AuthError> {
 #[derive(Clone)]
 pub struct GuardLayer {
     pub(crate) ctx: Arc<Context>,
+    hand_added: bool,
+}
+
+impl GuardLayer {
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Self {
+            ctx,
+            hand_added: false,
+        }
+    }
+
+    /// The guard for routes added by hand: a valid token always, whatever the table says.
+    pub(crate) fn hand_added(&self) -> Self {
+        Self {
+            ctx: Arc::clone(&self.ctx),
+            hand_added: true,
+        }
+    }
 }
 
 impl fmt::Debug for GuardLayer {
@@ -107,6 +141,7 @@ impl<I> Layer<I> for GuardLayer {
         Guard {
             inner,
             ctx: Arc::clone(&self.ctx),
+            hand_added: self.hand_added,
         }
     }
 }
@@ -116,6 +151,7 @@ impl<I> Layer<I> for GuardLayer {
 pub struct Guard<I> {
     inner: I,
     ctx: Arc<Context>,
+    hand_added: bool,
 }
 
 impl<I: fmt::Debug> fmt::Debug for Guard<I> {
@@ -139,9 +175,10 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let state = match admit(&self.ctx, &mut req) {
+        let state = match admit(&self.ctx, self.hand_added, &mut req) {
             Ok(()) => State::Admitted {
                 inner: self.inner.call(req),
+                ctx: Arc::clone(&self.ctx),
             },
             Err(err) => {
                 tracing::debug!(code = err.code(), "jwt-router refused the request");
@@ -165,7 +202,7 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<F> {
-        Admitted { #[pin] inner: F },
+        Admitted { #[pin] inner: F, ctx: Arc<Context> },
         Refused { response: Option<Response> },
     }
 }
@@ -184,7 +221,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Admitted { inner } => inner.poll(cx),
+            // Inside the app's layers, so what they add to the answer survives the rendering.
+            StateProj::Admitted { inner, ctx } => inner
+                .poll(cx)
+                .map_ok(|response| ctx.settings.responder.render_returned(response)),
             StateProj::Refused { response } => match response.take() {
                 Some(response) => Poll::Ready(Ok(response)),
                 None => panic!("GuardFuture polled after it completed"),

@@ -92,12 +92,10 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
     /// The guard as a layer, for routers you assemble yourself. Add it last: axum applies a
     /// layer only to the routes (and fallback) added before it. Prefer [`router`](Self::router).
     pub fn layer(&self, state: &S) -> GuardLayer {
-        GuardLayer {
-            ctx: Arc::new(Context {
-                settings: Arc::clone(&self.settings),
-                entities: Entities::bind(&self.entities, state),
-            }),
-        }
+        GuardLayer::new(Arc::new(Context {
+            settings: Arc::clone(&self.settings),
+            entities: Entities::bind(&self.entities, state),
+        }))
     }
 
     /// The mounted routes: method, full path, policy, entity, handler and source location.

@@ -16,7 +16,7 @@ use axum::handler::Handler;
 use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::future::RouteFuture;
-use axum::routing::{MethodRouter, Route, any, any_service};
+use axum::routing::{MethodRouter, Route, any};
 use axum::{BoxError, Router};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -29,11 +29,13 @@ use crate::table::{Policy, RouteInfo, RouteTable};
 /// anything not declared `public` or `ignored`, however the router is composed.
 ///
 /// It mirrors `axum::Router`'s composition methods (`route`, `route_service`, `nest`,
-/// `nest_service`, `merge`, `fallback`, `fallback_service`, `layer`, `route_layer`), takes
+/// `nest_service`, `merge`, `fallback`, `fallback_service`, `layer`, `route_layer`) and takes
 /// handlers with the router's state type `S` (the state given to
-/// [`JwtRoutes::router`](crate::JwtRoutes::router) is applied to them), and puts the guard in
-/// front of each piece as it is added, so no order of calls leaves a route unguarded. It is a
-/// `tower::Service` and can be passed to `axum::serve` as it is:
+/// [`JwtRoutes::router`](crate::JwtRoutes::router) is applied to them). The guard is put in
+/// front of everything when the router is assembled, so no order of calls leaves a route
+/// unguarded. Routes added here always need a valid token, whatever their path or method: a
+/// hand-added `HEAD` handler at a public `GET` path does not inherit the `GET` route's policy.
+/// It is a `tower::Service` and can be passed to `axum::serve` as it is:
 ///
 /// ```no_run
 /// # extern crate jwt_router_runtime as jwt_router;
@@ -51,6 +53,10 @@ use crate::table::{Policy, RouteInfo, RouteTable};
 /// # Ok(()) }
 /// ```
 ///
+/// Layers: [`layer`](Self::layer) wraps the guard (a CORS layer answers preflights itself, a
+/// log sees refusals); [`route_layer`](Self::route_layer) runs inside it, after
+/// authentication, so its middleware can take [`Claims`](crate::Claims).
+///
 /// A refusal never reveals what exists: it carries no `Allow` header, so a path that exists and
 /// one that does not get the same answer. An [`AuthError`](crate::AuthError) a handler returns is
 /// rendered by [`error_response`](crate::JwtRoutesBuilder::error_response) like the guard's own.
@@ -63,17 +69,47 @@ use crate::table::{Policy, RouteInfo, RouteTable};
 /// [`layer`](crate::JwtRoutes::layer).
 #[must_use]
 pub struct GuardedRouter<S = ()> {
-    service: GuardedService,
+    /// The declared handlers, state applied, not yet guarded.
+    declared: Router,
+    /// What was added by hand, state applied, not yet guarded.
+    parts: Vec<Part>,
+    /// The fallback set with `fallback` or `fallback_service`, not yet guarded.
+    fallback: Option<Part>,
+    /// Every `layer`, in order; each wraps the parts added before it.
+    layers: Vec<OuterLayer>,
+    /// Decides declared routes by the route table.
+    declared_guard: GuardLayer,
+    /// Decides routes added by hand: always a valid token.
+    hand_guard: GuardLayer,
     state: S,
     table: Vec<RouteInfo>,
+    /// Everything above assembled, rebuilt by each call so axum's panics (overlapping routes,
+    /// two fallbacks) point at the call that caused them.
+    service: GuardedService,
 }
+
+/// Routes added in one call, and how many `layer`s there were before it.
+#[derive(Clone)]
+struct Part {
+    routes: Router,
+    layers_before: usize,
+}
+
+/// A `layer` given to the router, kept to be applied when the router is assembled.
+type OuterLayer = Arc<dyn Fn(Router) -> Router + Send + Sync>;
 
 impl<S: Clone> Clone for GuardedRouter<S> {
     fn clone(&self) -> Self {
         Self {
-            service: self.service.clone(),
+            declared: self.declared.clone(),
+            parts: self.parts.clone(),
+            fallback: self.fallback.clone(),
+            layers: self.layers.clone(),
+            declared_guard: self.declared_guard.clone(),
+            hand_guard: self.hand_guard.clone(),
             state: self.state.clone(),
             table: self.table.clone(),
+            service: self.service.clone(),
         }
     }
 }
@@ -82,6 +118,7 @@ impl<S> fmt::Debug for GuardedRouter<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GuardedRouter")
             .field("routes", &self.table.len())
+            .field("layers", &self.layers.len())
             .finish_non_exhaustive()
     }
 }
@@ -89,20 +126,56 @@ impl<S> fmt::Debug for GuardedRouter<S> {
 impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
     /// `declared` (the declared handlers, state applied) behind `guard`.
     pub(crate) fn new(declared: Router, state: S, guard: GuardLayer, table: RouteTable) -> Self {
+        let service = GuardedService {
+            router: declared.clone().layer(guard.clone()),
+        };
         Self {
-            service: GuardedService {
-                router: declared.layer(guard.clone()),
-                guard,
-            },
+            declared,
+            parts: Vec::new(),
+            fallback: None,
+            layers: Vec::new(),
+            hand_guard: guard.hand_added(),
+            declared_guard: guard,
             state,
             table: table.0,
+            service,
         }
     }
 
-    /// Lists a route added by hand in the route table, with the line that added it.
+    /// The router as served: each part behind its guard, then the layers added after it. The
+    /// fallback (axum's default, or the one set) gets the layers added after it too.
+    fn assemble(mut self) -> Self {
+        let outer = |router: Router, layers_before: usize| {
+            self.layers[layers_before..]
+                .iter()
+                .fold(router, |router, layer| layer(router))
+        };
+        // The fallback goes in last, into every merge: axum keeps the fallback of the router
+        // merged in when the other one has axum's default.
+        let mut router = match &self.fallback {
+            Some(part) => outer(
+                part.routes.clone().layer(self.hand_guard.clone()),
+                part.layers_before,
+            ),
+            None => outer(Router::new().layer(self.hand_guard.clone()), 0),
+        };
+        for part in self.parts.iter().rev() {
+            let guarded = part.routes.clone().layer(self.hand_guard.clone());
+            router = outer(guarded, part.layers_before).merge(router);
+        }
+        let declared = self.declared.clone().layer(self.declared_guard.clone());
+        self.service.router = outer(declared, 0).merge(router);
+        self
+    }
+
+    /// Adds `routes` and lists them in the route table, with the line that added them.
     #[track_caller]
-    fn listed(mut self, path: String, added_by: &'static str) -> Self {
+    fn add(mut self, routes: Router, path: String, added_by: &'static str) -> Self {
         let at = Location::caller();
+        self.parts.push(Part {
+            routes,
+            layers_before: self.layers.len(),
+        });
         self.table.push(RouteInfo {
             method: None,
             path,
@@ -113,17 +186,7 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
             file: at.file(),
             line: at.line(),
         });
-        self
-    }
-
-    /// `service` behind the guard, as one route.
-    fn guarded<T>(&self, service: T) -> MethodRouter
-    where
-        T: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
-        T::Response: IntoResponse + 'static,
-        T::Future: Send + 'static,
-    {
-        any_service(service).layer(self.service.guard.clone())
+        self.assemble()
     }
 
     /// Adds a route, as `axum::Router::route` does; it needs a valid token.
@@ -131,12 +194,9 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
     /// # Panics
     /// As `axum::Router::route`: on an invalid path, or a method already routed at this path.
     #[track_caller]
-    pub fn route(mut self, path: &str, method_router: MethodRouter<S>) -> Self {
-        let route = method_router
-            .with_state(self.state.clone())
-            .layer(self.service.guard.clone());
-        self.service.router = self.service.router.route(path, route);
-        self.listed(path.to_owned(), ".route()")
+    pub fn route(self, path: &str, method_router: MethodRouter<S>) -> Self {
+        let routes = Router::new().route(path, method_router.with_state(self.state.clone()));
+        self.add(routes, path.to_owned(), ".route()")
     }
 
     /// Adds a service at `path`, as `axum::Router::route_service` does; it needs a valid token.
@@ -144,15 +204,14 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
     /// # Panics
     /// As `axum::Router::route_service`.
     #[track_caller]
-    pub fn route_service<T>(mut self, path: &str, service: T) -> Self
+    pub fn route_service<T>(self, path: &str, service: T) -> Self
     where
         T: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
-        T::Response: IntoResponse + 'static,
+        T::Response: IntoResponse,
         T::Future: Send + 'static,
     {
-        let guarded = self.guarded(service);
-        self.service.router = self.service.router.route_service(path, guarded);
-        self.listed(path.to_owned(), ".route_service()")
+        let routes = Router::new().route_service(path, service);
+        self.add(routes, path.to_owned(), ".route_service()")
     }
 
     /// Nests `router` under `path`, as `axum::Router::nest` does; its routes and its fallback
@@ -161,12 +220,9 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
     /// # Panics
     /// As `axum::Router::nest`.
     #[track_caller]
-    pub fn nest(mut self, path: &str, router: Router<S>) -> Self {
-        let nested = router
-            .with_state(self.state.clone())
-            .layer(self.service.guard.clone());
-        self.service.router = self.service.router.nest(path, nested);
-        self.listed(nested_path(path), ".nest()")
+    pub fn nest(self, path: &str, router: Router<S>) -> Self {
+        let routes = Router::new().nest(path, router.with_state(self.state.clone()));
+        self.add(routes, nested_path(path), ".nest()")
     }
 
     /// Nests a service under `path`, as `axum::Router::nest_service` does (a `ServeDir`, say);
@@ -175,15 +231,14 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
     /// # Panics
     /// As `axum::Router::nest_service`.
     #[track_caller]
-    pub fn nest_service<T>(mut self, path: &str, service: T) -> Self
+    pub fn nest_service<T>(self, path: &str, service: T) -> Self
     where
         T: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
-        T::Response: IntoResponse + 'static,
+        T::Response: IntoResponse,
         T::Future: Send + 'static,
     {
-        let guarded = self.guarded(service);
-        self.service.router = self.service.router.nest_service(path, guarded);
-        self.listed(nested_path(path), ".nest_service()")
+        let routes = Router::new().nest_service(path, service);
+        self.add(routes, nested_path(path), ".nest_service()")
     }
 
     /// Merges the routes (and fallback) of `router`, as `axum::Router::merge` does; they need a
@@ -192,46 +247,70 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
     /// # Panics
     /// As `axum::Router::merge`: on overlapping routes, or when both have a fallback.
     #[track_caller]
-    pub fn merge(mut self, router: Router<S>) -> Self {
-        let merged = router
-            .with_state(self.state.clone())
-            .layer(self.service.guard.clone());
-        self.service.router = self.service.router.merge(merged);
-        self.listed("*".to_owned(), ".merge()")
+    pub fn merge(self, router: Router<S>) -> Self {
+        let routes = router.with_state(self.state.clone());
+        self.add(routes, "*".to_owned(), ".merge()")
     }
 
     /// Answers requests no route matches, as `axum::Router::fallback` does (replacing an
     /// earlier fallback); a valid token is needed to reach it, so an unknown path without one
     /// is a 401 like any protected path.
+    ///
+    /// # Panics
+    /// When a merged router has a fallback too.
     #[track_caller]
-    pub fn fallback<H, T>(mut self, handler: H) -> Self
+    pub fn fallback<H, T>(self, handler: H) -> Self
     where
         H: Handler<T, S>,
         T: 'static,
     {
-        let fallback = any(handler)
-            .with_state(self.state.clone())
-            .layer(self.service.guard.clone());
-        self.service.router = self.service.router.fallback_service(fallback);
-        self.listed("*".to_owned(), ".fallback()")
+        let routes = Router::new().fallback_service(any(handler).with_state(self.state.clone()));
+        self.set_fallback(routes, ".fallback()")
     }
 
     /// A service as the fallback, as `axum::Router::fallback_service` does; guarded like
     /// [`fallback`](Self::fallback).
+    ///
+    /// # Panics
+    /// When a merged router has a fallback too.
     #[track_caller]
-    pub fn fallback_service<T>(mut self, service: T) -> Self
+    pub fn fallback_service<T>(self, service: T) -> Self
     where
         T: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
-        T::Response: IntoResponse + 'static,
+        T::Response: IntoResponse,
         T::Future: Send + 'static,
     {
-        let guarded = self.guarded(service);
-        self.service.router = self.service.router.fallback_service(guarded);
-        self.listed("*".to_owned(), ".fallback_service()")
+        self.set_fallback(
+            Router::new().fallback_service(service),
+            ".fallback_service()",
+        )
     }
 
-    /// Wraps every route and the fallback added so far, as `axum::Router::layer` does. The
-    /// layer sits outside the guard: a CORS layer answers preflights itself, a log sees refusals.
+    #[track_caller]
+    fn set_fallback(mut self, routes: Router, added_by: &'static str) -> Self {
+        let at = Location::caller();
+        self.fallback = Some(Part {
+            routes,
+            layers_before: self.layers.len(),
+        });
+        // One fallback at a time: the row of the one it replaces goes.
+        self.table
+            .retain(|row| row.path != "*" || !row.handler.starts_with(".fallback"));
+        self.table.push(RouteInfo {
+            method: None,
+            path: "*".to_owned(),
+            policy: Policy::Authed,
+            entity: None,
+            handler: added_by,
+            module: "",
+            file: at.file(),
+            line: at.line(),
+        });
+        self.assemble()
+    }
+
+    /// Wraps every route and the fallback added so far, as `axum::Router::layer` does, outside
+    /// the guard: a CORS layer answers preflights itself, a log sees refusals.
     pub fn layer<L>(mut self, layer: L) -> Self
     where
         L: Layer<Route> + Clone + Send + Sync + 'static,
@@ -240,11 +319,15 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
         <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
         <L::Service as Service<Request>>::Future: Send + 'static,
     {
-        self.service.router = self.service.router.layer(layer);
-        self
+        self.layers
+            .push(Arc::new(move |router: Router| router.layer(layer.clone())));
+        self.assemble()
     }
 
-    /// Wraps the routes added so far but not the fallback, as `axum::Router::route_layer` does.
+    /// Wraps the routes added so far (not the fallback), as `axum::Router::route_layer` does,
+    /// inside the guard: it runs only for requests the guard let through, so its middleware can
+    /// take [`Claims`](crate::Claims), and an early answer from it can't tell a caller without a
+    /// token which paths exist.
     pub fn route_layer<L>(mut self, layer: L) -> Self
     where
         L: Layer<Route> + Clone + Send + Sync + 'static,
@@ -253,8 +336,11 @@ impl<S: Clone + Send + Sync + 'static> GuardedRouter<S> {
         <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
         <L::Service as Service<Request>>::Future: Send + 'static,
     {
-        self.service.router = self.service.router.route_layer(layer);
-        self
+        self.declared = self.declared.route_layer(layer.clone());
+        for part in &mut self.parts {
+            part.routes = part.routes.clone().route_layer(layer.clone());
+        }
+        self.assemble()
     }
 
     /// Every route: the declared ones, then those added by hand (method `*`, policy authed,
@@ -317,7 +403,6 @@ impl<S> GuardedRouter<S> {
 #[derive(Clone)]
 pub struct GuardedService {
     router: Router,
-    guard: GuardLayer,
 }
 
 impl fmt::Debug for GuardedService {
@@ -346,7 +431,6 @@ where
             head: req.method() == Method::HEAD,
             inner: Service::call(&mut self.router, req),
             minted,
-            guard: self.guard.clone(),
         }
     }
 }
@@ -366,7 +450,6 @@ pub struct GuardedRouterFuture {
     inner: RouteFuture<Infallible>,
     head: bool,
     minted: MintedToken,
-    guard: GuardLayer,
 }
 
 impl fmt::Debug for GuardedRouterFuture {
@@ -381,13 +464,7 @@ impl Future for GuardedRouterFuture {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let Ok(mut response) = std::task::ready!(Pin::new(&mut self.inner).poll(cx));
-        if let Some(refusal) = response.extensions_mut().remove::<Refusal>() {
-            let responder = &self.guard.ctx.settings.responder;
-            if let Refusal::Unrendered(err) = refusal
-                && responder.is_custom()
-            {
-                response = responder.render(&err);
-            }
+        if response.extensions_mut().remove::<Refusal>().is_some() {
             uniform(&mut response, self.head);
         }
         if self.minted.0.load(Ordering::Relaxed) {
@@ -400,18 +477,11 @@ impl Future for GuardedRouterFuture {
 }
 
 /// Makes a refusal the same whether axum answered it from a route (a path that exists, with
-/// another method) or from the fallback (a path that does not): axum adds `Allow` and
-/// `Content-Length`, and empties HEAD bodies, on the first path only. `Allow` would tell a
-/// caller without a token which methods a path serves.
+/// another method) or from the fallback (a path that does not): axum adds `Allow` and empties
+/// HEAD bodies on the first path only. `Allow` would tell a caller without a token which
+/// methods a path serves. (`Content-Length` is set where the refusal is made.)
 fn uniform(response: &mut Response, head: bool) {
     response.headers_mut().remove(header::ALLOW);
-    if let Some(length) = response.body().size_hint().exact()
-        && !response.headers().contains_key(header::CONTENT_LENGTH)
-    {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    }
     if head {
         *response.body_mut() = Body::empty();
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, StatusCode, Uri, header};
-use jwt_router::{GuardedRouter, JwtRoutes, authed, public};
+use jwt_router::{GuardedService, JwtRoutes, authed, public};
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -136,6 +136,9 @@ fn cost_of_refused_tokens_next_to_a_valid_one() {
     let encoded_oversized = "%41".repeat(20 * 1024);
     // The same handler with no guard at all: what "as fast as no auth" is measured against.
     let unguarded = Router::new().route("/x", axum::routing::get(|| async { "x" }));
+    // What `axum::serve` runs per connection: the assembled service, cloned per request.
+    let header_app = header_app.into_service();
+    let query_app = query_app.into_service();
     let header_app = Target::Guarded(&header_app);
     let query_app = Target::Guarded(&query_app);
     let requests: Vec<(&str, Target, Uri, Option<HeaderValue>)> = vec![
@@ -205,7 +208,7 @@ fn cost_of_refused_tokens_next_to_a_valid_one() {
 #[derive(Clone, Copy)]
 enum Target<'a> {
     Plain(&'a Router),
-    Guarded(&'a GuardedRouter<Db>),
+    Guarded(&'a GuardedService),
 }
 
 /// Sends `count` GETs of `uri` (with `authorization`, if any) to `app`, one after another.

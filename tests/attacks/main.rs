@@ -11,6 +11,7 @@
 #[path = "../routes/common.rs"]
 mod common;
 
+mod composition;
 mod cost;
 mod credentials;
 mod isolation;

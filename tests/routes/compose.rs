@@ -132,7 +132,7 @@ async fn unknown_path_without_a_fallback_is_401_then_404() {
 }
 
 #[tokio::test]
-async fn routes_added_before_and_after_a_layer_are_guarded_and_layered_as_in_axum() {
+async fn layers_wrap_the_guard_and_route_layers_run_inside_it() {
     let tag = |value| {
         SetResponseHeaderLayer::overriding(
             header::HeaderName::from_static("x-tag"),
@@ -148,10 +148,15 @@ async fn routes_added_before_and_after_a_layer_are_guarded_and_layered_as_in_axu
     assert_guarded(&app, "/before", "2 users").await;
     assert_guarded(&app, "/after", "2 users").await;
     // A layer wraps what was added before it, guard included: it sees (and tags) refusals.
+    // A route layer runs inside the guard, for admitted requests only.
     let refused = get_uri(&app, "/before", None).await;
-    assert_eq!(refused.headers["x-tag"], "route");
+    assert_eq!(refused.headers["x-tag"], "outer");
+    let refused_after = get_uri(&app, "/after", None).await;
+    assert!(!refused_after.headers.contains_key("x-tag"));
     let served = get_uri(&app, "/after", Some(&token())).await;
     assert_eq!(served.headers["x-tag"], "route");
+    let served_before = get_uri(&app, "/before", Some(&token())).await;
+    assert_eq!(served_before.headers["x-tag"], "outer");
     let refused_fallback = get_uri(&app, "/nowhere", None).await;
     assert_eq!(
         (
