@@ -27,6 +27,12 @@ pub enum AuthError {
     InvalidToken(&'static str),
     /// The token's `exp` has passed (401 `token_expired`).
     ExpiredToken,
+    /// The token's `kid` names no key this server knows (401 `unknown_key`).
+    UnknownKey,
+    /// The token's `iss` is not the issuer this server expects (401 `wrong_issuer`).
+    WrongIssuer,
+    /// The token's `aud` (or `azp`) does not name this server (401 `wrong_audience`).
+    WrongAudience,
     /// The token is valid but its entity no longer exists (401 `unknown_entity`).
     EntityNotFound,
     /// The token belongs to another entity type than the route's (403 `wrong_entity`).
@@ -60,6 +66,9 @@ impl AuthError {
             | Self::InvalidRequest(_)
             | Self::InvalidToken(_)
             | Self::ExpiredToken
+            | Self::UnknownKey
+            | Self::WrongIssuer
+            | Self::WrongAudience
             | Self::EntityNotFound => StatusCode::UNAUTHORIZED,
             Self::WrongEntity { .. } | Self::AccountDisabled => StatusCode::FORBIDDEN,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -76,6 +85,9 @@ impl AuthError {
             Self::InvalidRequest(_) => "invalid_request",
             Self::InvalidToken(_) => "invalid_token",
             Self::ExpiredToken => "token_expired",
+            Self::UnknownKey => "unknown_key",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongAudience => "wrong_audience",
             Self::EntityNotFound => "unknown_entity",
             Self::WrongEntity { .. } => "wrong_entity",
             Self::AccountDisabled => "account_disabled",
@@ -90,7 +102,12 @@ impl AuthError {
         let value = match self {
             Self::MissingToken => "Bearer",
             Self::InvalidRequest(_) => "Bearer error=\"invalid_request\"",
-            Self::InvalidToken(_) | Self::ExpiredToken | Self::EntityNotFound => {
+            Self::InvalidToken(_)
+            | Self::ExpiredToken
+            | Self::UnknownKey
+            | Self::WrongIssuer
+            | Self::WrongAudience
+            | Self::EntityNotFound => {
                 "Bearer error=\"invalid_token\""
             }
             Self::WrongEntity { .. } => "Bearer error=\"insufficient_scope\"",
@@ -120,6 +137,9 @@ impl fmt::Display for AuthError {
                 f.write_str(why)
             }
             Self::ExpiredToken => f.write_str("the token has expired"),
+            Self::UnknownKey => f.write_str("the token's `kid` names no key this server knows"),
+            Self::WrongIssuer => f.write_str("the token's issuer (`iss`) is not accepted here"),
+            Self::WrongAudience => f.write_str("the token is not meant for this server (`aud`)"),
             Self::EntityNotFound => f.write_str("the token's entity no longer exists"),
             Self::WrongEntity { expected, found } => write!(
                 f,
