@@ -2,10 +2,14 @@
 
 pub use jwt_router_macros::{authed, ignored, public};
 pub use jwt_router_runtime::{
-    AuthError, Authed, Claims, ConfigError, Entity, Guard, GuardFuture, GuardLayer, GuardedRouter,
-    GuardedRouterFuture, GuardedService, JwtRoutes, JwtRoutesBuilder, Method, Policy, Problem,
-    RouteInfo, RouteTable, Source, StoreError, Tokens, testing,
+    Audience, AuthError, Authed, Claims, ConfigError, Entity, Guard, GuardFuture, GuardLayer,
+    GuardedRouter, GuardedRouterFuture, GuardedService, JwtRoutes, JwtRoutesBuilder, Key, KeyError,
+    Method, Policy, Problem, RouteInfo, RouteTable, Source, StoreError, Tokens, testing,
 };
+
+/// jsonwebtoken's JWK types and algorithms, for [`Key::from_jwk`] and [`JwtRoutes::jwks`].
+#[cfg(feature = "asymmetric")]
+pub use jwt_router_runtime::{Algorithm, jwk};
 
 #[doc(hidden)]
 pub mod __private {

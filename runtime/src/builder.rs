@@ -12,34 +12,78 @@ use crate::context::Settings;
 use crate::entity::EntityReg;
 use crate::error::{AuthError, Responder};
 use crate::guard::{Policies, Rule};
-use crate::jwt_routes::JwtRoutes;
-use crate::table;
-use crate::token::TokenKeys;
+use crate::jwt_routes::{JWKS_PATH, JwtRoutes};
+use crate::keys::Key;
+use crate::table::{self, Method, Policy};
+use crate::token::{Rules, TokenKeys};
 
-/// HS256 needs a key at least as long as its output (RFC 7518 §3.2).
-pub(crate) const MIN_SECRET_BYTES: usize = 32;
 const DEFAULT_EXPIRE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 const DEFAULT_MAX_TOKEN_BYTES: usize = 4096;
 
 /// Configures [`JwtRoutes`]; start with [`JwtRoutes::builder`]. `S` is the router's state type.
 #[must_use]
 pub struct JwtRoutesBuilder<S> {
-    secret: Vec<u8>,
+    /// Every key given, in order; the ones set as signing keys are marked.
+    keys: Vec<(Key, bool)>,
+    issuer: Option<String>,
+    audience: Option<String>,
     api_name: String,
     expire: Duration,
     leeway: Duration,
     max_token_bytes: usize,
     query_token: bool,
+    /// Serve the key set's public half at `/.well-known/jwks.json`.
+    jwks_route: bool,
     modules: Vec<String>,
     entities: Vec<EntityReg<S>>,
     responder: Responder,
 }
 
 impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
-    /// The HMAC secret that signs and verifies tokens (flask's `SECRET_KEY`). Required: an empty,
-    /// short (< 32 bytes) or all-one-byte secret makes [`build`](Self::build) fail.
-    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
-        self.secret = secret.as_ref().to_vec();
+    /// The HMAC secret that signs and verifies tokens (flask's `SECRET_KEY`), as HS256: the
+    /// one-line setup, the same as `.signing_key(Key::hs256(secret))`. An empty, short
+    /// (< 32 bytes) or all-one-byte secret makes [`build`](Self::build) fail.
+    pub fn secret(self, secret: impl AsRef<[u8]>) -> Self {
+        self.signing_key(Key::hs256(secret))
+    }
+
+    /// The key that signs new tokens (and verifies them). One signing key: to rotate, make the
+    /// new key the signing key and keep the old one with [`key`](Self::key) until its tokens
+    /// have expired. With several keys, each token names its key by `kid`.
+    pub fn signing_key(mut self, key: Key) -> Self {
+        self.keys.push((key, true));
+        self
+    }
+
+    /// A key that verifies tokens but signs none: an old key during rotation, or another
+    /// service's public key. Repeat for several.
+    pub fn key(mut self, key: Key) -> Self {
+        self.keys.push((key, false));
+        self
+    }
+
+    /// Serves the public half of the key set (its ES256 and EdDSA keys; never a secret) as a
+    /// JWKS document at `GET /.well-known/jwks.json`, unprefixed and without the guard like an
+    /// ignored route, with `Cache-Control: public, max-age=300`, so other services can verify
+    /// this server's tokens. [`JwtRoutes::jwks`] gives the same document.
+    #[cfg(feature = "asymmetric")]
+    pub fn jwks_route(mut self) -> Self {
+        self.jwks_route = true;
+        self
+    }
+
+    /// The issuer (`iss`) this server writes into its tokens and requires of them, e.g.
+    /// `https://api.example.com`. Default: none written, none required.
+    pub fn token_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The audience (`aud`) this server writes into its tokens and requires of them. A token
+    /// with an `aud` is refused unless it names this audience (RFC 7519 §4.1.3), so a server
+    /// with no audience refuses tokens meant for others. Default: none.
+    pub fn token_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
         self
     }
 
@@ -113,7 +157,8 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
     /// selected routes (duplicates, unregistered entities, state types). Every problem is
     /// listed, each route with its source location.
     pub fn build(self) -> Result<JwtRoutes<S>, ConfigError> {
-        let mut problems = check_secret(&self.secret);
+        let mut problems = Vec::new();
+        let signing = check_keys(&self.keys, &mut problems);
         let prefix = normalize_prefix(&self.api_name, &mut problems);
         if self.expire.as_secs() == 0 {
             problems.push(Problem::ZeroExpiry);
@@ -133,16 +178,27 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
             };
             policies.insert(&route.path, route.decl.method, rule);
         }
-        let keys = TokenKeys::new(
-            &self.secret,
-            self.expire,
-            self.leeway,
-            self.max_token_bytes,
+        if self.jwks_route {
+            let rule = Rule {
+                policy: Policy::Ignored,
+                entity: None,
+            };
+            policies.insert(JWKS_PATH, Method::Get, rule);
+        }
+        let rules = Rules {
+            expire: self.expire,
+            leeway: self.leeway,
+            max_token_bytes: self.max_token_bytes,
             tables,
-        );
+            issuer: self.issuer,
+            audience: self.audience,
+        };
+        let keys = self.keys.into_iter().map(|(key, _)| key).collect();
+        let keys = TokenKeys::new(keys, signing, rules);
         let settings = Settings {
             keys,
             query_token: self.query_token,
+            jwks_route: self.jwks_route,
             policies,
             responder: self.responder,
         };
@@ -154,12 +210,15 @@ impl<S> JwtRoutesBuilder<S> {
     /// The defaults: no prefix, 30-day tokens, no leeway, header tokens only.
     pub(crate) fn new() -> Self {
         Self {
-            secret: Vec::new(),
+            keys: Vec::new(),
+            issuer: None,
+            audience: None,
             api_name: String::new(),
             expire: DEFAULT_EXPIRE,
             leeway: Duration::ZERO,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             query_token: false,
+            jwks_route: false,
             modules: Vec::new(),
             entities: Vec::new(),
             responder: Responder::default(),
@@ -170,7 +229,9 @@ impl<S> JwtRoutesBuilder<S> {
 impl<S> fmt::Debug for JwtRoutesBuilder<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtRoutesBuilder")
-            .field("secret", &"<redacted>")
+            .field("keys", &self.keys)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
             .field("api_name", &self.api_name)
             .field("expire", &self.expire)
             .field("leeway", &self.leeway)
@@ -189,19 +250,33 @@ impl<S> fmt::Debug for JwtRoutesBuilder<S> {
     }
 }
 
-fn check_secret(secret: &[u8]) -> Vec<Problem> {
-    let problem = if secret.is_empty() {
-        Problem::EmptySecret
-    } else if secret.len() < MIN_SECRET_BYTES {
-        Problem::ShortSecret {
-            bytes: secret.len(),
+/// The keys' problems; the index of the signing key, if there is exactly one.
+fn check_keys(keys: &[(Key, bool)], problems: &mut Vec<Problem>) -> Option<usize> {
+    if keys.is_empty() {
+        problems.push(Problem::EmptySecret);
+    }
+    problems.extend(keys.iter().filter_map(|(key, _)| key.problem()));
+    for (i, (key, _)) in keys.iter().enumerate() {
+        let twin = keys[..i].iter().any(|(other, _)| other.kid == key.kid);
+        if twin {
+            problems.push(Problem::DuplicateKid {
+                kid: key.kid.clone(),
+            });
         }
-    } else if secret.iter().all(|&b| b == secret[0]) {
-        Problem::RepeatedSecret
-    } else {
-        return Vec::new();
-    };
-    vec![problem]
+    }
+    let mut signing = keys.iter().enumerate().filter(|(_, (_, signs))| *signs);
+    let first = signing.next().map(|(i, _)| i);
+    if signing.next().is_some() {
+        problems.push(Problem::SeveralSigningKeys);
+    }
+    if let Some(i) = first
+        && !keys[i].0.can_sign()
+    {
+        problems.push(Problem::SigningKeyCannotSign {
+            kid: keys[i].0.kid.clone(),
+        });
+    }
+    first
 }
 
 fn normalize_prefix(api_name: &str, problems: &mut Vec<Problem>) -> String {

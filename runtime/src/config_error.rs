@@ -71,12 +71,26 @@ impl fmt::Display for Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Problem {
-    /// No secret was set.
+    /// No key was set, or a secret is empty.
     EmptySecret,
-    /// The secret is shorter than HS256's output (RFC 7518 §3.2).
+    /// A secret is shorter than its HMAC's output (RFC 7518 §3.2).
     ShortSecret {
         /// Its length in bytes.
         bytes: usize,
+        /// The bytes its algorithm needs: 32 (HS256), 48 (HS384) or 64 (HS512).
+        needed: usize,
+    },
+    /// Two keys have the same `kid` (or two have none): a token could not name its key.
+    DuplicateKid {
+        /// The shared key id.
+        kid: Option<String>,
+    },
+    /// More than one signing key was set (`.secret` or `.signing_key` twice).
+    SeveralSigningKeys,
+    /// The signing key is a public key, which verifies only.
+    SigningKeyCannotSign {
+        /// Its key id.
+        kid: Option<String>,
     },
     /// The secret is one byte repeated.
     RepeatedSecret,
@@ -156,10 +170,24 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::EmptySecret => f.write_str("the secret is empty: set one with .secret(...)"),
-            Self::ShortSecret { bytes } => write!(
+            Self::ShortSecret { bytes, needed } => write!(
                 f,
-                "the secret is {bytes} bytes; HS256 needs at least {} random bytes",
-                crate::builder::MIN_SECRET_BYTES
+                "the secret is {bytes} bytes; HS{} needs at least {needed} random bytes",
+                needed * 8
+            ),
+            Self::DuplicateKid { kid: Some(kid) } => {
+                write!(f, "two keys have kid {kid:?}: give each key its own kid")
+            }
+            Self::DuplicateKid { kid: None } => f.write_str(
+                "two keys have no kid: with several keys, give each its own with .with_kid(..)",
+            ),
+            Self::SeveralSigningKeys => f.write_str(
+                "more than one signing key (.secret / .signing_key): keep old keys with .key(..)",
+            ),
+            Self::SigningKeyCannotSign { kid } => write!(
+                f,
+                "the signing key{} is a public key: sign with a secret or a private key",
+                kid.as_ref().map(|k| format!(" {k:?}")).unwrap_or_default()
             ),
             Self::RepeatedSecret => {
                 f.write_str("the secret is one byte repeated: use random bytes")

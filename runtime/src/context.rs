@@ -19,6 +19,8 @@ use crate::token::{Claims, TokenKeys};
 pub(crate) struct Settings {
     pub(crate) keys: TokenKeys,
     pub(crate) query_token: bool,
+    /// Whether `/.well-known/jwks.json` is served.
+    pub(crate) jwks_route: bool,
     pub(crate) policies: Policies,
     pub(crate) responder: Responder,
 }

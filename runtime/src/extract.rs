@@ -11,6 +11,8 @@ use crate::context::Context;
 use crate::error::AuthError;
 use crate::router::MintedToken;
 use crate::token::Claims;
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// The caller's verified claims; 401 without a valid token. On a public route the request's
 /// token, if any, is verified when a handler asks for it; `Option<Claims>` there is `None`
@@ -74,19 +76,28 @@ impl Tokens {
     /// A fresh token for the entity `E` with this id; [`AuthError::UnregisteredEntity`] if `E`
     /// is not registered with the builder.
     pub fn create_token<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
-        self.minted(self.ctx.settings.keys.issue_for::<E>(id))
+        self.minted(self.ctx.settings.keys.issue_for::<E>(id, Map::new()))
     }
 
-    /// A fresh token for the caller's own entity; [`AuthError::MissingToken`] on a route
-    /// the caller reached without a token.
+    /// A fresh token for `E` carrying the application's own claims (a struct or map that
+    /// serializes to a JSON object), read back with [`Claims::get`]. Claims named like the ones
+    /// jwt-router sets (`sub`, `exp`, ...) are refused.
+    pub fn create_token_with<E: Entity, T: Serialize>(
+        &self,
+        id: &E::Id,
+        custom: &T,
+    ) -> Result<String, AuthError> {
+        self.minted(
+            custom_claims(custom)
+                .and_then(|custom| self.ctx.settings.keys.issue_for::<E>(id, custom)),
+        )
+    }
+
+    /// A fresh token for the caller's own entity, with the caller's custom claims;
+    /// [`AuthError::MissingToken`] on a route the caller reached without a token.
     pub fn update_token(&self) -> Result<String, AuthError> {
         let caller = self.caller.as_ref().ok_or(AuthError::MissingToken)?;
-        self.minted(
-            self.ctx
-                .settings
-                .keys
-                .issue(&caller.table_name, caller.sub.clone()),
-        )
+        self.minted(self.ctx.settings.keys.renew(caller))
     }
 
     /// The caller's claims as verified before this extractor ran: by the guard on an authed
@@ -113,5 +124,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Tokens {
             caller: parts.extensions.get::<Claims>().cloned(),
             minted: parts.extensions.get::<MintedToken>().cloned(),
         })
+    }
+}
+
+/// The application's claims as a JSON object, for minting.
+pub(crate) fn custom_claims<T: Serialize>(custom: &T) -> Result<Map<String, Value>, AuthError> {
+    match serde_json::to_value(custom) {
+        Ok(Value::Object(claims)) => Ok(claims),
+        _ => Err(AuthError::Misconfigured(
+            "custom claims must serialize to a JSON object",
+        )),
     }
 }

@@ -5,6 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::Router;
+#[cfg(feature = "asymmetric")]
+use axum::http::header;
 
 use crate::Entity;
 use crate::builder::JwtRoutesBuilder;
@@ -13,8 +15,13 @@ use crate::entity::{Entities, EntityReg};
 use crate::error::AuthError;
 use crate::guard::GuardLayer;
 use crate::router::GuardedRouter;
-use crate::table::{MountedRoute, RouteInfo, RouteTable};
+use crate::table::{Method, MountedRoute, Policy, RouteInfo, RouteTable};
 use crate::token::Claims;
+use serde::Serialize;
+use serde_json::Map;
+
+/// Where [`JwtRoutesBuilder::jwks_route`] serves the key set (RFC 8615 well-known location).
+pub(crate) const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// The configured route guard: mounts the declared handlers, guards them, and mints tokens.
 ///
@@ -78,9 +85,10 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
     /// add [`layer`](Self::layer) after every route (axum applies a layer only to the routes
     /// added before it). [`router`](Self::router) does this for you and can't be got wrong.
     pub fn declared_routes_unguarded(&self, state: &S) -> Router {
+        let routes = self.jwks_router();
         self.routes
             .iter()
-            .fold(Router::new(), |router, MountedRoute { decl, path }| {
+            .fold(routes, |router, MountedRoute { decl, path }| {
                 match (decl.mount)(state, decl.method) {
                     Some(method_router) => router.route(path, method_router),
                     // `build` refused every declaration whose state type is neither () nor S.
@@ -115,20 +123,78 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
                 line: d.line,
             })
             .collect();
+        if self.settings.jwks_route {
+            rows.push(RouteInfo {
+                method: Some(Method::Get),
+                path: JWKS_PATH.to_owned(),
+                policy: Policy::Ignored,
+                entity: None,
+                handler: "jwks",
+                module: "jwt_router",
+                file: file!(),
+                line: line!(),
+            });
+        }
         rows.sort_by(|a, b| (&a.path, a.method).cmp(&(&b.path, b.method)));
         RouteTable(rows)
     }
 
-    /// A fresh token for the entity `E` with this id (flask's `create_token`).
-    pub fn create_token<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
-        self.settings.keys.issue_for::<E>(id)
+    /// The JWKS route, when the builder asked for it.
+    fn jwks_router(&self) -> Router {
+        #[cfg(feature = "asymmetric")]
+        if self.settings.jwks_route {
+            let document =
+                axum::body::Bytes::from(serde_json::to_vec(&self.jwks()).unwrap_or_default());
+            let answer = move || {
+                let document = document.clone();
+                async move {
+                    let headers = [
+                        (header::CONTENT_TYPE, "application/jwk-set+json"),
+                        (header::CACHE_CONTROL, "public, max-age=300"),
+                    ];
+                    (headers, document)
+                }
+            };
+            return Router::new().route(JWKS_PATH, axum::routing::get(answer));
+        }
+        Router::new()
     }
 
-    /// A fresh token for the same entity as `claims`, with a new expiry (flask's `update_token`).
+    /// The public half of the key set as a JWKS document (RFC 7517): every ES256, EdDSA and
+    /// RS256 key, with its `kid`; never an HMAC secret.
+    #[cfg(feature = "asymmetric")]
+    pub fn jwks(&self) -> jsonwebtoken::jwk::JwkSet {
+        jsonwebtoken::jwk::JwkSet {
+            keys: self
+                .settings
+                .keys
+                .keys()
+                .iter()
+                .filter_map(crate::Key::public_jwk)
+                .collect(),
+        }
+    }
+
+    /// A fresh token for the entity `E` with this id (flask's `create_token`).
+    pub fn create_token<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
+        self.settings.keys.issue_for::<E>(id, Map::new())
+    }
+
+    /// A fresh token for `E` carrying the application's own claims; see
+    /// [`Tokens::create_token_with`](crate::Tokens::create_token_with).
+    pub fn create_token_with<E: Entity, T: Serialize>(
+        &self,
+        id: &E::Id,
+        custom: &T,
+    ) -> Result<String, AuthError> {
+        let custom = crate::extract::custom_claims(custom)?;
+        self.settings.keys.issue_for::<E>(id, custom)
+    }
+
+    /// A fresh token for the same entity as `claims`, with its custom claims and a new expiry
+    /// (flask's `update_token`).
     pub fn update_token(&self, claims: &Claims) -> Result<String, AuthError> {
-        self.settings
-            .keys
-            .issue(&claims.table_name, claims.sub.clone())
+        self.settings.keys.renew(claims)
     }
 
     /// Verifies a token as the guard does and returns its claims.

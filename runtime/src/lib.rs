@@ -10,6 +10,7 @@ mod error;
 mod extract;
 mod guard;
 mod jwt_routes;
+mod keys;
 mod router;
 mod table;
 mod token;
@@ -25,6 +26,11 @@ pub use error::AuthError;
 pub use extract::Tokens;
 pub use guard::{Guard, GuardFuture, GuardLayer};
 pub use jwt_routes::JwtRoutes;
+pub use keys::{Key, KeyError};
 pub use router::{GuardedRouter, GuardedRouterFuture, GuardedService};
 pub use table::{Method, Policy, RouteInfo, RouteTable};
-pub use token::Claims;
+pub use token::{Audience, Claims};
+
+/// jsonwebtoken's JWK types and algorithms, for [`Key::from_jwk`] and [`JwtRoutes::jwks`].
+#[cfg(feature = "asymmetric")]
+pub use jsonwebtoken::{Algorithm, jwk};

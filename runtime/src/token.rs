@@ -1,20 +1,23 @@
-//! Claims, signing and strict verification: HMAC-SHA256 keyed once at startup (RustCrypto's
-//! `hmac`), jsonwebtoken's `Header` for the header checks, the rest checked here.
+//! Claims, minting and strict verification against the configured key set; jsonwebtoken's
+//! `Header` for the header checks, the rest checked here.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use jsonwebtoken::{Algorithm, Header};
+use jsonwebtoken::Header;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use serde_json::{Map, Value};
 
 use crate::Entity;
 use crate::error::AuthError;
+use crate::keys::Key;
 
-/// The claims of a jwt-router token, as the seeds define them.
+/// The claims of a jwt-router token: the seeds' (`sub`, `table_name`, `iat`, `exp`) and the
+/// registered ones this server mints or checks (`nbf`, `jti`, `iss`, `aud`). The application's
+/// own claims are read with [`get`](Self::get).
 ///
 /// Also an extractor: a handler that takes `Claims` gets the verified claims of the request
 /// (401 if the route carries no verified token, e.g. a public route called without one).
@@ -31,61 +34,169 @@ pub struct Claims {
     /// Not valid before, seconds since the Unix epoch. Checked when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
+    /// The token's unique id: every token this server mints has one (for revocation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// Who issued the token; checked when [`token_issuer`](crate::JwtRoutesBuilder::token_issuer)
+    /// is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Who the token is for; checked when present (RFC 7519 §4.1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Audience>,
+    /// The whole claims JSON, for [`get`](Self::get).
+    #[serde(skip)]
+    raw: Arc<str>,
 }
+
+/// The `aud` claim: one audience or several (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// A single audience.
+    One(String),
+    /// Several audiences.
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `audience` is one of them.
+    pub fn contains(&self, audience: &str) -> bool {
+        match self {
+            Self::One(one) => one == audience,
+            Self::Many(many) => many.iter().any(|a| a == audience),
+        }
+    }
+}
+
+impl Claims {
+    /// The token's claims as the application's own type: `T` reads the fields it declares
+    /// (minted with [`create_token_with`](crate::Tokens::create_token_with)).
+    ///
+    /// ```
+    /// # extern crate jwt_router_runtime as jwt_router;
+    /// #[derive(serde::Deserialize)]
+    /// struct Plan { plan: String }
+    ///
+    /// async fn billing(claims: jwt_router::Claims) -> Result<String, jwt_router::AuthError> {
+    ///     Ok(claims.get::<Plan>()?.plan)
+    /// }
+    /// ```
+    pub fn get<T: DeserializeOwned>(&self) -> Result<T, AuthError> {
+        serde_json::from_str(&self.raw).map_err(|_| {
+            AuthError::InvalidToken("the token's claims are not of the type the server reads")
+        })
+    }
+
+    /// The application's own claims: every claim that is not one of [`Claims`]' fields.
+    fn custom(&self) -> Map<String, Value> {
+        let mut all: Map<String, Value> = serde_json::from_str(&self.raw).unwrap_or_default();
+        all.retain(|name, _| !REGISTERED.contains(&name.as_str()));
+        all
+    }
+}
+
+/// The claims jwt-router sets itself; the application's own claims can't take these names.
+const REGISTERED: [&str; 8] = [
+    "sub",
+    "table_name",
+    "iat",
+    "exp",
+    "nbf",
+    "jti",
+    "iss",
+    "aud",
+];
 
 /// The refusal of a token over the size cap, wherever the cap is checked first.
 pub(crate) const TOO_LARGE: AuthError = AuthError::InvalidToken("the token is larger than allowed");
 
-/// The header of every token this server mints, as jsonwebtoken writes `Header::new(HS256)`.
-const HEADER: &str = r#"{"typ":"JWT","alg":"HS256"}"#;
-
-/// Bytes of an HMAC-SHA256 signature.
-const SIGNATURE_BYTES: usize = 32;
-
-/// Token settings fixed at build time: the key, the pinned algorithm and the time rules.
-pub(crate) struct TokenKeys {
-    /// HMAC-SHA256 keyed with the secret once; cloned per token instead of re-keyed.
-    mac: Hmac<Sha256>,
-    /// `HEADER`, base64url-encoded once.
+/// The key that signs new tokens, with the header they carry, encoded once.
+struct Signer {
+    key: usize,
     header: String,
+}
+
+/// Token settings fixed at build time: the keys, the time rules, who issues and who listens.
+pub(crate) struct TokenKeys {
+    keys: Vec<Key>,
+    signer: Option<Signer>,
     pub(crate) expire: Duration,
     pub(crate) leeway: u64,
     pub(crate) max_token_bytes: usize,
     /// The registered entity tables: a token for any other table is refused, and never minted.
-    tables: Vec<&'static str>,
+    pub(crate) tables: Vec<&'static str>,
+    /// `iss` minted and required, when set.
+    pub(crate) issuer: Option<String>,
+    /// `aud` minted and required, when set.
+    pub(crate) audience: Option<String>,
+}
+
+/// How `TokenKeys` checks and mints times and sizes.
+pub(crate) struct Rules {
+    pub(crate) expire: Duration,
+    pub(crate) leeway: Duration,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) tables: Vec<&'static str>,
+    pub(crate) issuer: Option<String>,
+    pub(crate) audience: Option<String>,
 }
 
 impl TokenKeys {
-    pub(crate) fn new(
-        secret: &[u8],
-        expire: Duration,
-        leeway: Duration,
-        max_token_bytes: usize,
-        tables: Vec<&'static str>,
-    ) -> Self {
+    /// `keys`, of which `signing` (an index) signs new tokens.
+    pub(crate) fn new(keys: Vec<Key>, signing: Option<usize>, rules: Rules) -> Self {
+        let signer = signing.map(|key| {
+            let mut header = Header::new(keys[key].algorithm());
+            header.kid = keys[key].kid.clone();
+            let json = serde_json::to_vec(&header).unwrap_or_default();
+            Signer {
+                key,
+                header: URL_SAFE_NO_PAD.encode(json),
+            }
+        });
         Self {
-            // HMAC takes a key of any length; `build` has refused short secrets already.
-            mac: Hmac::new_from_slice(secret)
-                .unwrap_or_else(|_| unreachable!("HMAC keys have any length")),
-            header: URL_SAFE_NO_PAD.encode(HEADER),
-            expire,
-            leeway: leeway.as_secs(),
-            max_token_bytes,
-            tables,
+            keys,
+            signer,
+            expire: rules.expire,
+            leeway: rules.leeway.as_secs(),
+            max_token_bytes: rules.max_token_bytes,
+            tables: rules.tables,
+            issuer: rules.issuer,
+            audience: rules.audience,
         }
     }
 
-    /// A fresh token for the entity `table_name`/`sub`, valid for the configured expiry.
-    pub(crate) fn issue(&self, table_name: &str, sub: String) -> Result<String, AuthError> {
+    /// Every configured key, for the JWKS document.
+    #[cfg(feature = "asymmetric")]
+    pub(crate) fn keys(&self) -> &[Key] {
+        &self.keys
+    }
+
+    /// A fresh token for the entity `table_name`/`sub` with the application's `custom` claims,
+    /// valid for the configured expiry.
+    pub(crate) fn issue(
+        &self,
+        table_name: &str,
+        sub: String,
+        custom: Map<String, Value>,
+    ) -> Result<String, AuthError> {
         if !self.tables.contains(&table_name) {
             return Err(AuthError::Misconfigured(
                 "tokens are minted only for entities registered with JwtRoutes::builder().entity::<E>()",
             ));
         }
-        self.sign(table_name, sub)
-    }
-
-    fn sign(&self, table_name: &str, sub: String) -> Result<String, AuthError> {
+        let signer = self.signer.as_ref().ok_or(AuthError::Misconfigured(
+            "no signing key: set one with .secret(...) or .signing_key(...)",
+        ))?;
+        if let Some(name) = custom
+            .keys()
+            .find(|name| REGISTERED.contains(&name.as_str()))
+        {
+            tracing::error!(claim = %name, "jwt-router: a custom claim takes a registered name");
+            return Err(AuthError::Misconfigured(
+                "a custom claim takes the name of a claim jwt-router sets",
+            ));
+        }
         let iat = now();
         let claims = Claims {
             sub,
@@ -93,30 +204,54 @@ impl TokenKeys {
             iat,
             exp: iat.saturating_add(self.expire.as_secs()),
             nbf: None,
+            jti: Some(new_jti()?),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone().map(Audience::One),
+            raw: Arc::from(""),
         };
-        let claims = serde_json::to_vec(&claims)
-            .map_err(|_| AuthError::Misconfigured("the token could not be signed"))?;
-        let mut token = format!("{}.{}", self.header, URL_SAFE_NO_PAD.encode(claims));
-        let mut mac = self.mac.clone();
-        mac.update(token.as_bytes());
+        let json = if custom.is_empty() {
+            serde_json::to_vec(&claims)
+        } else {
+            let mut all = match serde_json::to_value(&claims) {
+                Ok(Value::Object(all)) => all,
+                _ => Map::new(),
+            };
+            all.extend(custom);
+            serde_json::to_vec(&all)
+        }
+        .map_err(|_| AuthError::Misconfigured("the token's claims could not be encoded"))?;
+        let mut token = format!("{}.{}", signer.header, URL_SAFE_NO_PAD.encode(json));
+        let signature = self.keys[signer.key]
+            .sign(token.as_bytes())
+            .ok_or(AuthError::Misconfigured("the token could not be signed"))?;
         token.push('.');
-        URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut token);
+        token.push_str(&signature);
         Ok(token)
     }
 
-    /// A token for an entity of type `E`.
-    pub(crate) fn issue_for<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
+    /// A token for an entity of type `E` with the application's `custom` claims.
+    pub(crate) fn issue_for<E: Entity>(
+        &self,
+        id: &E::Id,
+        custom: Map<String, Value>,
+    ) -> Result<String, AuthError> {
         if !self.tables.contains(&E::TABLE_NAME) {
             return Err(unregistered::<E>());
         }
-        self.sign(E::TABLE_NAME, id.to_string())
+        self.issue(E::TABLE_NAME, id.to_string(), custom)
+    }
+
+    /// A fresh token for the same entity as `claims`, with its custom claims and a new expiry.
+    pub(crate) fn renew(&self, claims: &Claims) -> Result<String, AuthError> {
+        self.issue(&claims.table_name, claims.sub.clone(), claims.custom())
     }
 
     /// Verifies `token` strictly and returns its claims. Each part is decoded once, cheap
     /// checks first, so a forged token costs no more than a valid one: size, shape, header
-    /// (the pinned algorithm, no key-choosing fields), signature, and only then the claims.
-    /// jsonwebtoken's own `decode` is not used: it parses header and claims twice, and its
-    /// time checks (60 s default leeway, no `nbf`, `exp == now` accepted) are too lax.
+    /// (no key-choosing fields; its `kid` selects one of our keys, whose algorithm it must
+    /// name), signature, and only then the claims. jsonwebtoken's own `decode` is not used: it
+    /// parses header and claims twice, and its time checks (60 s default leeway, no `nbf`,
+    /// `exp == now` accepted) are too lax.
     pub(crate) fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         if token.len() > self.max_token_bytes {
             return Err(TOO_LARGE);
@@ -133,27 +268,65 @@ impl TokenKeys {
             ));
         };
         let parsed: Header = decode_segment(header)?;
-        if parsed.alg != Algorithm::HS256 {
+        check_header(&parsed)?;
+        let key = self.key_for(parsed.kid.as_deref())?;
+        if parsed.alg != key.algorithm() {
             return Err(AuthError::InvalidToken(
-                "the token's algorithm is not the one this server uses",
+                "the token's algorithm is not the one its key uses",
             ));
         }
-        check_header(&parsed)?;
         let signed = &token[..header.len() + 1 + payload.len()];
-        if !self.signature_matches(signed, signature) {
+        if !key.verifies(signed.as_bytes(), signature) {
             return Err(AuthError::InvalidToken(
                 "the token's signature does not match",
             ));
         }
-        let claims: Claims = decode_segment(payload)?;
+        let json = decode_json(payload)?;
+        let mut claims: Claims = serde_json::from_str(&json).map_err(|_| NOT_EXPECTED_JSON)?;
         check_times(&claims, now(), self.leeway)?;
         if !self.tables.contains(&claims.table_name.as_str()) {
             return Err(AuthError::InvalidToken(
                 "the token's `table_name` is not a registered entity",
             ));
         }
+        self.check_parties(&claims)?;
+        claims.raw = Arc::from(json);
         Ok(claims)
     }
+
+    /// The key a token's `kid` names; a token without one is for the key without one.
+    fn key_for(&self, kid: Option<&str>) -> Result<&Key, AuthError> {
+        self.keys
+            .iter()
+            .find(|key| key.kid.as_deref() == kid)
+            .ok_or(match kid {
+                Some(_) => AuthError::UnknownKey,
+                None => AuthError::InvalidToken("the token names no key (`kid`)"),
+            })
+    }
+
+    /// `iss` when an issuer is configured; `aud` whenever the token has one (a token for
+    /// others is refused even by a server that names no audience: RFC 7519 §4.1.3).
+    fn check_parties(&self, claims: &Claims) -> Result<(), AuthError> {
+        if let Some(issuer) = &self.issuer
+            && claims.iss.as_deref() != Some(issuer)
+        {
+            return Err(AuthError::WrongIssuer);
+        }
+        match (&self.audience, &claims.aud) {
+            (Some(ours), Some(aud)) if aud.contains(ours) => Ok(()),
+            (None, None) => Ok(()),
+            _ => Err(AuthError::WrongAudience),
+        }
+    }
+}
+
+/// A random, unguessable token id: 128 bits, base64url.
+fn new_jti() -> Result<String, AuthError> {
+    let mut bytes = [0; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|_| AuthError::Misconfigured("no randomness for the token id"))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// The refusal for an entity type the builder does not know, logged: it is the server's bug.
@@ -166,31 +339,22 @@ pub(crate) fn unregistered<E: Entity>() -> AuthError {
     AuthError::UnregisteredEntity(entity)
 }
 
-impl TokenKeys {
-    /// Whether `signature` (base64url) is the HMAC of `signed`, compared in constant time.
-    fn signature_matches(&self, signed: &str, signature: &str) -> bool {
-        // Room for one byte more than a signature, so a longer one decodes and then fails.
-        let mut decoded = [0; SIGNATURE_BYTES + 1];
-        let Ok(len) = URL_SAFE_NO_PAD.decode_slice(signature, &mut decoded) else {
-            return false;
-        };
-        let mut mac = self.mac.clone();
-        mac.update(signed.as_bytes());
-        mac.verify_slice(&decoded[..len]).is_ok()
-    }
-}
+const NOT_EXPECTED_JSON: AuthError =
+    AuthError::InvalidToken("the token's header or claims are not the expected JSON");
 
-/// A base64url (unpadded) JSON segment of a token, into `T`; duplicate keys are refused.
-fn decode_segment<T: DeserializeOwned>(segment: &str) -> Result<T, AuthError> {
+/// A base64url (unpadded) segment of a token, as the JSON text it must be.
+fn decode_json(segment: &str) -> Result<String, AuthError> {
     let json = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| AuthError::InvalidToken("the token is not valid base64url"))?;
     // JSON is UTF-8 (RFC 8259 §8.1); serde_json would skip an unread field's bad bytes.
-    let json = std::str::from_utf8(&json)
-        .map_err(|_| AuthError::InvalidToken("the token's header or claims are not UTF-8"))?;
-    serde_json::from_str(json).map_err(|_| {
-        AuthError::InvalidToken("the token's header or claims are not the expected JSON")
-    })
+    String::from_utf8(json)
+        .map_err(|_| AuthError::InvalidToken("the token's header or claims are not UTF-8"))
+}
+
+/// A base64url JSON segment of a token, into `T`; duplicate keys are refused.
+fn decode_segment<T: DeserializeOwned>(segment: &str) -> Result<T, AuthError> {
+    serde_json::from_str(&decode_json(segment)?).map_err(|_| NOT_EXPECTED_JSON)
 }
 
 /// Refuses header fields that would let the token choose its own key or demand extensions
@@ -253,6 +417,10 @@ mod tests {
             iat,
             exp,
             nbf,
+            jti: None,
+            iss: None,
+            aud: None,
+            raw: Arc::from(""),
         }
     }
 
@@ -277,37 +445,74 @@ mod tests {
         assert_eq!(check_times(&c, 995, 5), Ok(()));
     }
 
+    fn rules() -> Rules {
+        Rules {
+            expire: Duration::from_secs(60),
+            leeway: Duration::ZERO,
+            max_token_bytes: 4096,
+            tables: vec!["users"],
+            issuer: None,
+            audience: None,
+        }
+    }
+
     fn keys() -> TokenKeys {
-        TokenKeys::new(
-            b"a unit-test secret of at least 32 bytes",
-            Duration::from_secs(60),
-            Duration::ZERO,
-            4096,
-            vec!["users"],
-        )
+        let key = Key::hs256(b"a unit-test secret of at least 32 bytes");
+        TokenKeys::new(vec![key], Some(0), rules())
     }
 
     #[test]
     fn minted_header_is_the_one_jsonwebtoken_writes() {
-        let expected = serde_json::to_vec(&Header::new(Algorithm::HS256)).expect("serializes");
-        assert_eq!(keys().header, URL_SAFE_NO_PAD.encode(expected));
+        let expected =
+            serde_json::to_vec(&Header::new(jsonwebtoken::Algorithm::HS256)).expect("serializes");
+        let header = keys().signer.map(|s| s.header);
+        assert_eq!(header, Some(URL_SAFE_NO_PAD.encode(expected)));
     }
 
     #[test]
     fn signature_must_be_exact_in_length_and_bytes() {
         let keys = keys();
-        let token = keys.issue("users", "1".into()).expect("signs");
+        let token = keys.issue("users", "1".into(), Map::new()).expect("signs");
         assert_eq!(keys.verify(&token).map(|c| c.sub), Ok("1".to_owned()));
         let (signed, signature) = token.rsplit_once('.').expect("three segments");
         let decoded = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
-        assert_eq!(decoded.len(), SIGNATURE_BYTES);
+        assert_eq!(decoded.len(), 32);
         let longer = URL_SAFE_NO_PAD.encode([&decoded[..], &[0]].concat());
-        let shorter = URL_SAFE_NO_PAD.encode(&decoded[..SIGNATURE_BYTES - 1]);
+        let shorter = URL_SAFE_NO_PAD.encode(&decoded[..31]);
         let much_longer = URL_SAFE_NO_PAD.encode([0; 100]);
+        let key = &keys.keys[0];
         for bad in [longer, shorter, much_longer, String::new()] {
-            assert!(!keys.signature_matches(signed, &bad), "{bad}");
+            assert!(!key.verifies(signed.as_bytes(), &bad), "{bad}");
         }
-        assert!(keys.signature_matches(signed, signature));
+        assert!(key.verifies(signed.as_bytes(), signature));
+    }
+
+    #[test]
+    fn every_minted_token_has_a_unique_jti_and_keeps_custom_claims_on_renewal() {
+        let keys = keys();
+        let mut custom = Map::new();
+        custom.insert("plan".into(), Value::from("gold"));
+        let first = keys.verify(&keys.issue("users", "1".into(), custom).expect("signs"));
+        let first = first.expect("verifies");
+        let renewed = keys
+            .verify(&keys.renew(&first).expect("renews"))
+            .expect("verifies");
+        assert_ne!(first.jti, renewed.jti);
+        assert_eq!(first.jti.as_ref().map(String::len), Some(22));
+        #[derive(Deserialize)]
+        struct Plan {
+            plan: String,
+        }
+        assert_eq!(renewed.get::<Plan>().map(|p| p.plan), Ok("gold".to_owned()));
+    }
+
+    #[test]
+    fn custom_claims_cannot_take_registered_names() {
+        for name in REGISTERED {
+            let mut custom = Map::new();
+            custom.insert(name.into(), Value::from(1));
+            assert!(keys().issue("users", "1".into(), custom).is_err(), "{name}");
+        }
     }
 
     #[test]

@@ -215,7 +215,13 @@ fn every_problem_is_listed_at_once() {
         .expect_err("invalid");
     let problems = err.problems();
     assert_eq!(problems.len(), 3, "{err}");
-    assert_eq!(problems[0], Problem::ShortSecret { bytes: 5 });
+    assert_eq!(
+        problems[0],
+        Problem::ShortSecret {
+            bytes: 5,
+            needed: 32
+        }
+    );
     // The route problems follow link order.
     for kind in [
         |p: &Problem| matches!(p, Problem::DuplicateRoute { .. }),

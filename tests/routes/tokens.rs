@@ -194,7 +194,10 @@ fn weak_secrets_are_startup_errors_that_say_why() {
         ("", Problem::EmptySecret, "empty"),
         (
             "short-secret",
-            Problem::ShortSecret { bytes: 12 },
+            Problem::ShortSecret {
+                bytes: 12,
+                needed: 32,
+            },
             "12 bytes",
         ),
         (
