@@ -5,6 +5,7 @@ mod common;
 mod compose;
 mod entities;
 mod guard;
+mod keys;
 mod optional;
 mod rendering;
 mod startup;
