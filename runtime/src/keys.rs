@@ -329,10 +329,13 @@ mod asymmetric {
             pair(Algorithm::ES256, encoding)
         }
 
-        /// An EdDSA (Ed25519) key pair from a PKCS#8 PEM private key: signs and verifies.
+        /// An EdDSA (Ed25519) key pair from a PKCS#8 v1 PEM private key (as `openssl genpkey
+        /// -algorithm ed25519` writes it): signs and verifies.
         pub fn ed25519_pem(private_pem: &[u8]) -> Result<Self, KeyError> {
-            let encoding = EncodingKey::from_ed_pem(private_pem).map_err(invalid("Ed25519 PEM"))?;
-            pair(Algorithm::EdDSA, encoding)
+            let what = "Ed25519 PEM (a PKCS#8 v1 private key, as `openssl genpkey -algorithm \
+                        ed25519` writes it)";
+            let encoding = EncodingKey::from_ed_pem(private_pem).map_err(invalid(what))?;
+            pair(Algorithm::EdDSA, encoding).map_err(|err| KeyError(format!("{what}: {}", err.0)))
         }
 
         /// An ES256 public key (PEM): verifies only.

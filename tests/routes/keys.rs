@@ -160,9 +160,9 @@ async fn hs384_and_hs512_keys_sign_and_verify_and_pin_their_algorithm() {
 fn key_set_mistakes_fail_at_startup() {
     let problems = |b: JwtRoutesBuilder<Db>| b.build().expect_err("accepted").problems().to_vec();
     assert_eq!(
-        problems(
-            builder().signing_key(Key::hs384("forty-seven bytes are one too few for HS384!!!!"))
-        ),
+        problems(builder().signing_key(Key::hs384(
+            "forty-seven bytes are one too few for HS384!!!!"
+        ))),
         [Problem::ShortSecret {
             bytes: 47,
             needed: 48
