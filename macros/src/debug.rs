@@ -8,7 +8,7 @@ use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use syn::Ident;
 use syn::ext::IdentExt;
 
-use crate::attr::Policy;
+use crate::ast::Policy;
 
 const VAR: &str = "JWT_ROUTER_MACROS_DEBUG";
 

@@ -2,20 +2,22 @@
 //! `#[authed]` declare a handler's route and policy. Use them through the `jwt-router` crate,
 //! which re-exports them with the runtime they generate calls to.
 //!
-//! Each attribute is parsed, validated and expanded (modules `attr`, `route_path` and
-//! `handler`, then `expand`); every error points at the offending token, all errors of one
-//! attribute are reported together, and the handler is still emitted unchanged beside them.
+//! Each attribute is parsed (`attr`, `ast`, `route_path`), validated (`valid`) into a
+//! declaration, and expanded (`expand`); every error points at the offending token, all errors
+//! of one attribute are reported together, and the handler is still emitted unchanged beside
+//! them.
 //! Set `JWT_ROUTER_MACROS_DEBUG=1` (or `=handler_name`) to print expansions while compiling.
 
 use proc_macro::TokenStream;
 
+mod ast;
 mod attr;
 mod debug;
 mod errors;
 mod expand;
 mod facade;
-mod handler;
 mod route_path;
+mod valid;
 
 /// Declares a route that needs no token, mounted under the API prefix (`api_name`).
 ///
@@ -80,7 +82,7 @@ mod route_path;
 /// Set `JWT_ROUTER_MACROS_DEBUG=1` (or `=register`) while compiling to print the expansion.
 #[proc_macro_attribute]
 pub fn public(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(attr::Policy::Public, args.into(), item.into()).into()
+    expand::attribute(ast::Policy::Public, args.into(), item.into()).into()
 }
 
 /// Declares a route that bypasses jwt-router entirely, mounted at the root: never under the
@@ -127,7 +129,7 @@ pub fn public(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Fix: `#[ignored(GET, "/search")]`, and read the query with axum's `Query` extractor.
 #[proc_macro_attribute]
 pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(attr::Policy::Ignored, args.into(), item.into()).into()
+    expand::attribute(ast::Policy::Ignored, args.into(), item.into()).into()
 }
 
 /// Declares a route that needs a valid token, mounted under the API prefix; with
@@ -208,5 +210,5 @@ pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Two policies on one handler (`#[public(..)] #[authed(..)]`) are refused: keep one.
 #[proc_macro_attribute]
 pub fn authed(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(attr::Policy::Authed, args.into(), item.into()).into()
+    expand::attribute(ast::Policy::Authed, args.into(), item.into()).into()
 }
