@@ -210,7 +210,8 @@ pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// With `entity`, the first parameter is the entity (`user: User`); the other parameters are
 /// axum extractors as usual. The handler is renamed and wrapped: the wrapper keeps its name,
-/// visibility and attributes, and its first parameter is `jwt_router::Authed<User>`. A
+/// visibility, attributes and the parameter names that are plain identifiers, and its first
+/// parameter is `Authed(user): jwt_router::Authed<User>`. A
 /// constant checks at compile time that `User::TABLE_NAME` is the declared table. Attribute
 /// macros that read the parameters by name (`#[tracing::instrument]`) go above `#[authed]`,
 /// so they see the function as written; lint attributes (`#[allow]`, `#[expect]`) reach the
