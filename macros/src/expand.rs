@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, Pat, PatIdent, PatType, Type};
+use syn::{Ident, Pat, PatIdent, PatType, Type};
 
 use crate::ast::{Handler, Policy, Route};
 use crate::errors::Errors;
@@ -49,7 +49,7 @@ fn expand(declaration: &Declaration) -> TokenStream {
     let handler = &declaration.handler;
     let mut tokens = match &declaration.entity {
         Some(entity) => {
-            let mut tokens = entity_handler(&private, handler, entity);
+            let mut tokens = entity_handler(&private, declaration, entity);
             tokens.extend(table_check(&private, handler, entity));
             tokens
         }
@@ -78,17 +78,18 @@ fn binding(param: &PatType, fallback: Ident) -> Ident {
 
 /// The user's function renamed (body untouched), and a mountable wrapper with the user's name,
 /// visibility and attributes whose first parameter extracts the entity.
-fn entity_handler(private: &TokenStream, handler: &Handler, entity: &Entity) -> TokenStream {
+fn entity_handler(
+    private: &TokenStream,
+    declaration: &Declaration,
+    entity: &Entity,
+) -> TokenStream {
+    let handler = &declaration.handler;
     let Handler { vis, sig, body, .. } = handler;
     let name = &sig.ident;
     let inner = format_ident!("__jwt_router_{}", name.unraw(), span = name.span());
     let mut bindings = Vec::new();
     let mut params = Vec::new();
-    for (i, input) in sig.inputs.iter().enumerate() {
-        // `valid` refused receivers.
-        let FnArg::Typed(param) = input else {
-            continue;
-        };
+    for (i, param) in declaration.params.iter().enumerate() {
         let fallback = match i {
             0 => format_ident!("__jwt_router_entity", span = name.span()),
             _ => format_ident!("__jwt_router_arg{}", i, span = name.span()),
@@ -174,22 +175,22 @@ fn table_check(private: &TokenStream, handler: &Handler, entity: &Entity) -> Tok
 /// only called with it, so rustc reports the call, which is spanned on the type, rather than
 /// the bound. The entity parameter is checked by its own `Entity` bound.
 fn extractor_checks(private: &TokenStream, declaration: &Declaration) -> TokenStream {
-    let Declaration { handler, state, .. } = declaration;
-    let inputs = &handler.sig.inputs;
+    let Declaration {
+        handler,
+        params,
+        state,
+        ..
+    } = declaration;
     let lifetimes: Vec<_> = handler.sig.generics.lifetimes().collect();
     let extract = quote!(#private::axum::extract);
     let skip = usize::from(declaration.entity.is_some());
-    let (checks, calls): (Vec<_>, Vec<_>) = inputs
+    let (checks, calls): (Vec<_>, Vec<_>) = params
         .iter()
         .enumerate()
         .skip(skip)
-        .filter_map(|(i, input)| match input {
-            FnArg::Typed(PatType { ty, .. }) => Some((i, ty)),
-            FnArg::Receiver(_) => None,
-        })
-        .map(|(i, ty)| {
+        .map(|(i, PatType { ty, .. })| {
             let name = format_ident!("__jwt_router_check_{}", i, span = ty.span());
-            let check = if i + 1 < inputs.len() {
+            let check = if i + 1 < params.len() {
                 quote! {
                     fn #name<#(#lifetimes,)* S>()
                     where #ty: #extract::FromRequestParts<S> + ::core::marker::Send {}
@@ -200,7 +201,7 @@ fn extractor_checks(private: &TokenStream, declaration: &Declaration) -> TokenSt
                     where #ty: #extract::FromRequest<S, M> + ::core::marker::Send {}
                 }
             };
-            let marker = (i + 1 == inputs.len()).then(|| quote!(, _));
+            let marker = (i + 1 == params.len()).then(|| quote!(, _));
             // Every token of the call on the type, so rustc's error lands there.
             let state = format_ident!("__JwtRouterState", span = ty.span());
             let call = quote_spanned! {ty.span()=> #name::<#state #marker>(); };

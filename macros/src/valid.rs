@@ -12,6 +12,8 @@ pub(crate) struct Declaration {
     pub(crate) policy: Policy,
     /// `None` only for `#[authed(entity = "..")]`, a handler the user mounts.
     pub(crate) route: Option<Route>,
+    /// The handler's parameters in order (none is `self`); the first receives the entity.
+    pub(crate) params: Vec<PatType>,
     pub(crate) entity: Option<Entity>,
     /// The router's state type: `state = T`, else the `T` of a `State<T>` parameter, else `()`.
     pub(crate) state: Type,
@@ -33,7 +35,7 @@ pub(crate) fn validate(
 ) -> syn::Result<Declaration> {
     check_policies(policy, &handler, &mut errors);
     check_signature(&handler, &mut errors);
-    check_parameters(&handler, &mut errors);
+    let params = check_parameters(&handler, &mut errors);
     let entity = args
         .entity
         .and_then(|table| entity(table, &handler, &mut errors));
@@ -44,6 +46,7 @@ pub(crate) fn validate(
     errors.finish(Declaration {
         policy,
         route: args.route,
+        params,
         entity,
         state,
         handler,
@@ -127,12 +130,14 @@ const BODY_EXTRACTORS: [&str; 8] = [
     "Multipart",
 ];
 
-/// Each parameter on its own: no `self`, no `impl Trait`, a body extractor only last.
-fn check_parameters(handler: &Handler, errors: &mut Errors) {
+/// Each parameter on its own: no `self`, no `impl Trait`, a body extractor only last. Returns
+/// the typed parameters.
+fn check_parameters(handler: &Handler, errors: &mut Errors) -> Vec<PatType> {
     let name = &handler.sig.ident;
     let inputs: Vec<&FnArg> = handler.sig.inputs.iter().collect();
+    let mut params = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        let ty = match input {
+        let param = match input {
             FnArg::Receiver(receiver) => {
                 errors.spanned(
                     receiver,
@@ -141,8 +146,9 @@ fn check_parameters(handler: &Handler, errors: &mut Errors) {
                 );
                 continue;
             }
-            FnArg::Typed(PatType { ty, .. }) => ty,
+            FnArg::Typed(param) => param,
         };
+        let ty = &param.ty;
         if let Type::ImplTrait(_) = **ty {
             errors.spanned(
                 ty,
@@ -166,7 +172,9 @@ fn check_parameters(handler: &Handler, errors: &mut Errors) {
                 ),
             );
         }
+        params.push((*param).clone());
     }
+    params
 }
 
 /// Extractor types that are never an entity: the most common ways to get the order wrong.
