@@ -173,7 +173,9 @@ fn table_check(private: &TokenStream, handler: &Handler, entity: &Entity) -> Tok
 /// but the last must read the request head (`FromRequestParts`); the last may read the body
 /// (`FromRequest`, generic over axum's marker). The checks are generic over the state and
 /// only called with it, so rustc reports the call, which is spanned on the type, rather than
-/// the bound. The entity parameter is checked by its own `Entity` bound.
+/// the bound. Their generic parameters have prefixed names: a user's type named `S` must not be
+/// captured (ui pass case `check_parameter_names`). The entity parameter is checked by its own
+/// `Entity` bound.
 fn extractor_checks(private: &TokenStream, declaration: &Declaration) -> TokenStream {
     let Declaration {
         handler,
@@ -192,13 +194,15 @@ fn extractor_checks(private: &TokenStream, declaration: &Declaration) -> TokenSt
             let name = format_ident!("__jwt_router_check_{}", i, span = ty.span());
             let check = if i + 1 < params.len() {
                 quote! {
-                    fn #name<#(#lifetimes,)* S>()
-                    where #ty: #extract::FromRequestParts<S> + ::core::marker::Send {}
+                    fn #name<#(#lifetimes,)* __JwtRouterS>()
+                    where #ty: #extract::FromRequestParts<__JwtRouterS> + ::core::marker::Send {}
                 }
             } else {
                 quote! {
-                    fn #name<#(#lifetimes,)* S, M>()
-                    where #ty: #extract::FromRequest<S, M> + ::core::marker::Send {}
+                    fn #name<#(#lifetimes,)* __JwtRouterS, __JwtRouterM>()
+                    where
+                        #ty: #extract::FromRequest<__JwtRouterS, __JwtRouterM>
+                            + ::core::marker::Send {}
                 }
             };
             let marker = (i + 1 == params.len()).then(|| quote!(, _));
