@@ -1,141 +1,54 @@
-//! Parsing and validating the attribute's arguments: `METHOD, "/path", entity = "..", state = Ty`.
+//! Parsing the attribute's arguments: `METHOD, "/path", entity = "..", state = Ty`.
 //!
-//! Arguments are split at top-level commas first, so one malformed argument is reported
-//! without hiding the errors in the others.
+//! A scanner splits the arguments at top-level commas into positional and `key = value`
+//! ones, so one malformed argument is reported without hiding the errors in the others; then
+//! one function per argument turns its tokens into an [`Args`] field or an error.
 
 use proc_macro2::{Delimiter, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
 use syn::ext::IdentExt;
 use syn::{Lit, LitStr, Type};
 
+use crate::ast::{Args, Method, Policy, Route};
 use crate::errors::{Errors, did_you_mean};
 use crate::route_path;
 
-/// Which macro is expanding.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Policy {
-    Public,
-    Ignored,
-    Authed,
-}
-
-impl Policy {
-    /// The attribute's name.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Public => "public",
-            Self::Ignored => "ignored",
-            Self::Authed => "authed",
-        }
-    }
-
-    /// The runtime's `Policy` variant.
-    pub(crate) fn variant(self) -> &'static str {
-        match self {
-            Self::Public => "Public",
-            Self::Ignored => "Ignored",
-            Self::Authed => "Authed",
-        }
-    }
-
-    /// Routes of one class share a URL space: `api` routes are mounted under the API prefix,
-    /// `root` (ignored) routes are not.
-    pub(crate) fn class(self) -> &'static str {
-        match self {
-            Self::Public | Self::Authed => "api",
-            Self::Ignored => "root",
-        }
-    }
-
-    fn keys(self) -> &'static [&'static str] {
-        match self {
-            Self::Authed => &["entity", "state"],
-            Self::Public | Self::Ignored => &["state"],
-        }
-    }
-
-    fn keys_help(self) -> &'static str {
-        match self {
-            Self::Authed => "`entity = \"table\"` and `state = Type`",
-            Self::Public | Self::Ignored => "`state = Type`",
-        }
+/// Parses the arguments of `#[<policy>(...)]`, recording every error in `errors`.
+pub(crate) fn parse(policy: Policy, tokens: TokenStream, errors: &mut Errors) -> Args {
+    let scanned = scan(policy, tokens, errors);
+    let route = parse_route(policy, &scanned, errors);
+    let (entity, state) = parse_named(policy, &scanned.named, errors);
+    Args {
+        route,
+        entity,
+        state,
     }
 }
 
-/// The HTTP methods a route can declare.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Method {
-    Get,
-    Post,
-    Put,
-    Patch,
-    Delete,
-    Head,
-    Options,
+/// The arguments as written, split at top-level commas.
+struct Scanned {
+    positional: Vec<TokenStream>,
+    named: Vec<Named>,
 }
 
-const METHOD_NAMES: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
-const METHODS_HELP: &str = "GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS";
+/// `key = value`, and the whole argument for errors that span it.
+struct Named {
+    key: Ident,
+    value: TokenStream,
+    tokens: TokenStream,
+}
 
-impl Method {
-    fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "GET" => Self::Get,
-            "POST" => Self::Post,
-            "PUT" => Self::Put,
-            "PATCH" => Self::Patch,
-            "DELETE" => Self::Delete,
-            "HEAD" => Self::Head,
-            "OPTIONS" => Self::Options,
-            _ => return None,
-        })
-    }
-
-    /// As written in the attribute: `GET`.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Get => "GET",
-            Self::Post => "POST",
-            Self::Put => "PUT",
-            Self::Patch => "PATCH",
-            Self::Delete => "DELETE",
-            Self::Head => "HEAD",
-            Self::Options => "OPTIONS",
-        }
-    }
-
-    /// The runtime's `Method` variant: `Get`.
-    pub(crate) fn variant(self) -> &'static str {
-        match self {
-            Self::Get => "Get",
-            Self::Post => "Post",
-            Self::Put => "Put",
-            Self::Patch => "Patch",
-            Self::Delete => "Delete",
-            Self::Head => "Head",
-            Self::Options => "Options",
-        }
+impl Named {
+    fn key(&self) -> String {
+        self.key.unraw().to_string()
     }
 }
 
-/// A declared route.
-pub(crate) struct Route {
-    pub(crate) method: Method,
-    pub(crate) path: LitStr,
-}
-
-/// The validated arguments of one attribute.
-pub(crate) struct Args {
-    /// `None` only for `#[authed(entity = "..")]`.
-    pub(crate) route: Option<Route>,
-    pub(crate) entity: Option<LitStr>,
-    pub(crate) state: Option<Type>,
-}
-
-/// Parses and validates the arguments of `#[<policy>(...)]`, reporting every error at once.
-pub(crate) fn parse(policy: Policy, tokens: TokenStream) -> syn::Result<Args> {
-    let mut errors = Errors::default();
-    let mut positional: Vec<TokenStream> = Vec::new();
-    let mut named: Vec<(Ident, TokenStream, TokenStream)> = Vec::new();
+/// Splits the arguments; refuses empty arguments and positional ones after named ones.
+fn scan(policy: Policy, tokens: TokenStream, errors: &mut Errors) -> Scanned {
+    let mut scanned = Scanned {
+        positional: Vec::new(),
+        named: Vec::new(),
+    };
     let mut out_of_order = None;
     for segment in split_at_commas(tokens) {
         if segment.tokens.is_empty() {
@@ -146,19 +59,20 @@ pub(crate) fn parse(policy: Policy, tokens: TokenStream) -> syn::Result<Args> {
         }
         let tokens: TokenStream = segment.tokens.iter().cloned().collect();
         match split_key_value(&segment.tokens) {
-            Some((key, value)) => named.push((key, value, tokens)),
+            Some((key, value)) => scanned.named.push(Named { key, value, tokens }),
             None => {
-                if !named.is_empty() && out_of_order.is_none() {
+                if !scanned.named.is_empty() && out_of_order.is_none() {
                     out_of_order = Some(tokens.clone());
                 }
-                positional.push(tokens);
+                scanned.positional.push(tokens);
             }
         }
     }
     if let Some(tokens) = out_of_order {
-        let args: Vec<String> = positional
+        let args: Vec<String> = scanned
+            .positional
             .iter()
-            .chain(named.iter().map(|(.., tokens)| tokens))
+            .chain(scanned.named.iter().map(|named| &named.tokens))
             .map(ToString::to_string)
             .collect();
         errors.spanned(
@@ -170,124 +84,20 @@ pub(crate) fn parse(policy: Policy, tokens: TokenStream) -> syn::Result<Args> {
             ),
         );
     }
-
-    let named_keys: Vec<String> = named
-        .iter()
-        .map(|(key, ..)| key.unraw().to_string())
-        .collect();
-    let has = |name: &str| named_keys.iter().any(|key| key == name);
-    // `method = GET, path = ".."` gets its own error below; not also "needs a route".
-    let routeless_ok = has("entity") || has("method") || has("path");
-    let route = parse_route(policy, &positional, routeless_ok, &mut errors);
-
-    let mut entity = None;
-    let mut state = None;
-    let mut seen: Vec<&Ident> = Vec::new();
-    let mut named_route_reported = false;
-    for (key, value, tokens) in &named {
-        let key_name = key.unraw().to_string();
-        if seen.iter().any(|seen| seen.unraw() == key.unraw()) {
-            errors.spanned(key, format!("`{key_name}` is given twice: keep one"));
-            continue;
-        }
-        seen.push(key);
-        if value.is_empty() {
-            let example = if key_name == "entity" {
-                "\"users\""
-            } else {
-                "AppState"
-            };
-            errors.spanned(
-                tokens,
-                format!("`{key_name}` needs a value: `{key_name} = {example}`"),
-            );
-            continue;
-        }
-        match key_name.as_str() {
-            "entity" if policy != Policy::Authed => errors.spanned(
-                tokens,
-                format!(
-                    "`#[{}]` routes take no token, so they have no entity to load: remove \
-                     `entity = ..`, or declare the route with `#[authed(GET, \"/path\", \
-                     entity = \"users\")]`",
-                    policy.name()
-                ),
-            ),
-            "entity" => entity = errors.take(parse_entity(value)),
-            "state" => state = errors.take(parse_state(value)),
-            "method" | "path" => {
-                if named_route_reported {
-                    continue;
-                }
-                named_route_reported = true;
-                let value_of = |name: &str| {
-                    named
-                        .iter()
-                        .find(|(key, ..)| key.unraw() == name)
-                        .map(|(_, value, _)| value.to_string())
-                };
-                let method = value_of("method").unwrap_or_else(|| "GET".to_owned());
-                let path = value_of("path").unwrap_or_else(|| "\"/path\"".to_owned());
-                errors.spanned(
-                    key,
-                    format!(
-                        "the method and path are written first, without names: \
-                         `#[{}({method}, {path})]`",
-                        policy.name()
-                    ),
-                );
-            }
-            _ => {
-                let hint = did_you_mean(&key_name, policy.keys())
-                    .map(|key| format!(" (did you mean `{key}`?)"))
-                    .unwrap_or_default();
-                errors.spanned(
-                    key,
-                    format!(
-                        "unknown argument `{key_name}`{hint}: `#[{}]` takes {} after the \
-                         method and path",
-                        policy.name(),
-                        policy.keys_help()
-                    ),
-                );
-            }
-        }
-    }
-
-    errors.finish(Args {
-        route,
-        entity,
-        state,
-    })
+    scanned
 }
 
 /// The method and path: the positional arguments.
-fn parse_route(
-    policy: Policy,
-    positional: &[TokenStream],
-    routeless_ok: bool,
-    errors: &mut Errors,
-) -> Option<Route> {
-    let name = policy.name();
-    let (method_tokens, path_tokens, extra) = match positional {
-        [] if routeless_ok => return None,
+fn parse_route(policy: Policy, scanned: &Scanned, errors: &mut Errors) -> Option<Route> {
+    let (method_tokens, path_tokens, extra) = match scanned.positional.as_slice() {
         [] => {
-            if policy != Policy::Authed {
-                errors.at(
-                    Span::call_site(),
-                    format!(
-                        "`#[{name}]` needs a route: write `#[{name}(METHOD, \"/path\")]`, like \
-                         `#[{name}(GET, \"/health\")]`; the guard only knows the routes in its \
-                         table, so it would treat an undeclared route as authed"
-                    ),
-                );
-            } else {
-                errors.at(
-                    Span::call_site(),
-                    "`#[authed]` needs a route, an entity or both: `#[authed(GET, \"/me\")]`, \
-                     `#[authed(GET, \"/me\", entity = \"users\")]`, or `#[authed(entity = \
-                     \"users\")]` for a handler you mount yourself",
-                );
+            // `method = GET, path = ".."` gets its own error from `parse_named`.
+            let routeless_ok = scanned
+                .named
+                .iter()
+                .any(|named| matches!(named.key().as_str(), "entity" | "method" | "path"));
+            if !routeless_ok {
+                errors.at(Span::call_site(), missing_route(policy));
             }
             return None;
         }
@@ -295,28 +105,10 @@ fn parse_route(
         [only] => (Some(only), None, &[][..]),
         [method, path, extra @ ..] => (Some(method), Some(path), extra),
     };
-
     for tokens in extra {
-        let message = match single_ident(tokens).map(|ident| ident.unraw().to_string()) {
-            Some(key) if policy.keys().contains(&key.as_str()) => {
-                let example = if key == "entity" {
-                    "\"users\""
-                } else {
-                    "AppState"
-                };
-                format!("`{key}` needs a value: `{key} = {example}`")
-            }
-            _ if policy == Policy::Authed && single_lit_str(tokens).is_some() => {
-                "the entity is a named argument: `entity = \"users\"`".to_owned()
-            }
-            _ => format!(
-                "unexpected argument: `#[{name}]` takes the method, the path, then {}",
-                policy.keys_help()
-            ),
-        };
-        errors.spanned(tokens, message);
+        errors.spanned(tokens, extra_argument(policy, tokens));
     }
-
+    let name = policy.name();
     let method = match method_tokens {
         Some(tokens) => parse_method(tokens, errors),
         None => {
@@ -347,55 +139,98 @@ fn parse_route(
     })
 }
 
+fn missing_route(policy: Policy) -> String {
+    match policy {
+        Policy::Authed => {
+            "`#[authed]` needs a route, an entity or both: `#[authed(GET, \"/me\")]`, \
+                           `#[authed(GET, \"/me\", entity = \"users\")]`, or `#[authed(entity = \
+                           \"users\")]` for a handler you mount yourself"
+                .to_owned()
+        }
+        Policy::Public | Policy::Ignored => {
+            let name = policy.name();
+            format!(
+                "`#[{name}]` needs a route: write `#[{name}(METHOD, \"/path\")]`, like \
+                 `#[{name}(GET, \"/health\")]`; the guard only knows the routes in its table, \
+                 so it would treat an undeclared route as authed"
+            )
+        }
+    }
+}
+
+/// A third positional argument: most often a named argument without its `key =`.
+fn extra_argument(policy: Policy, tokens: &TokenStream) -> String {
+    match single_ident(tokens).map(|ident| ident.unraw().to_string()) {
+        Some(key) if policy.keys().contains(&key.as_str()) => needs_a_value(&key),
+        _ if policy == Policy::Authed && single_lit_str(tokens).is_some() => {
+            "the entity is a named argument: `entity = \"users\"`".to_owned()
+        }
+        _ => format!(
+            "unexpected argument: `#[{}]` takes the method, the path, then {}",
+            policy.name(),
+            policy.keys_help()
+        ),
+    }
+}
+
+fn needs_a_value(key: &str) -> String {
+    let example = if key == "entity" {
+        "\"users\""
+    } else {
+        "AppState"
+    };
+    format!("`{key}` needs a value: `{key} = {example}`")
+}
+
 fn parse_method(tokens: &TokenStream, errors: &mut Errors) -> Option<Method> {
     if let Some(ident) = single_ident(tokens) {
         let name = ident.unraw().to_string();
-        if let Some(method) = Method::from_name(&name) {
-            return Some(method);
+        let method = Method::from_name(&name);
+        if method.is_none() {
+            errors.spanned(ident, unknown_method(&name));
         }
-        let upper = name.to_ascii_uppercase();
-        let message = if Method::from_name(&upper).is_some() {
-            format!("HTTP methods are written in uppercase: write `{upper}`")
-        } else if matches!(upper.as_str(), "TRACE" | "CONNECT") {
-            format!("`{upper}` routes are not supported: expected {METHODS_HELP}")
-        } else {
-            match did_you_mean(&name, &METHOD_NAMES) {
-                Some(method) => format!(
-                    "unknown HTTP method `{name}`: did you mean `{method}`? The methods are \
-                     {METHODS_HELP}"
-                ),
-                None => format!("unknown HTTP method `{name}`: expected {METHODS_HELP}"),
-            }
-        };
-        errors.spanned(ident, message);
-        return None;
+        return method;
     }
-    if let Some(lit) = single_lit_str(tokens) {
+    let help = Method::help();
+    let message = if let Some(lit) = single_lit_str(tokens) {
         let upper = lit.value().trim().to_ascii_uppercase();
         let fix = if Method::from_name(&upper).is_some() {
             format!("write `{upper}`")
         } else {
-            format!("expected {METHODS_HELP}")
+            format!("expected {help}")
         };
-        errors.spanned(
-            tokens,
-            format!("the HTTP method is an identifier, not a string: {fix}"),
-        );
-        return None;
-    }
-    if let Ok(path) = syn::parse2::<syn::Path>(tokens.clone())
-        && let Some(last) = path.segments.last()
-        && let upper = last.ident.to_string().to_ascii_uppercase()
-        && Method::from_name(&upper).is_some()
-    {
-        errors.spanned(
-            tokens,
-            format!("write the HTTP method as a bare identifier: `{upper}`"),
-        );
-        return None;
-    }
-    errors.spanned(tokens, format!("expected an HTTP method: {METHODS_HELP}"));
+        format!("the HTTP method is an identifier, not a string: {fix}")
+    } else if let Some(upper) = method_at_end_of_path(tokens) {
+        format!("write the HTTP method as a bare identifier: `{upper}`")
+    } else {
+        format!("expected an HTTP method: {help}")
+    };
+    errors.spanned(tokens, message);
     None
+}
+
+fn unknown_method(name: &str) -> String {
+    let help = Method::help();
+    let upper = name.to_ascii_uppercase();
+    if Method::from_name(&upper).is_some() {
+        format!("HTTP methods are written in uppercase: write `{upper}`")
+    } else if matches!(upper.as_str(), "TRACE" | "CONNECT") {
+        format!("`{upper}` routes are not supported: expected {help}")
+    } else {
+        match did_you_mean(name, &crate::ast::METHODS) {
+            Some(method) => format!(
+                "unknown HTTP method `{name}`: did you mean `{method}`? The methods are {help}"
+            ),
+            None => format!("unknown HTTP method `{name}`: expected {help}"),
+        }
+    }
+}
+
+/// `Method::GET`, `http::Method::POST`: the method's name in uppercase.
+fn method_at_end_of_path(tokens: &TokenStream) -> Option<String> {
+    let path = syn::parse2::<syn::Path>(tokens.clone()).ok()?;
+    let upper = path.segments.last()?.ident.to_string().to_ascii_uppercase();
+    Method::from_name(&upper).map(|_| upper)
 }
 
 fn parse_path(tokens: &TokenStream, errors: &mut Errors) -> Option<LitStr> {
@@ -415,6 +250,78 @@ fn parse_path(tokens: &TokenStream, errors: &mut Errors) -> Option<LitStr> {
     };
     errors.spanned(tokens, message);
     None
+}
+
+/// The named arguments: `entity` and `state`.
+fn parse_named(
+    policy: Policy,
+    named: &[Named],
+    errors: &mut Errors,
+) -> (Option<LitStr>, Option<Type>) {
+    let mut entity = None;
+    let mut state = None;
+    let mut named_route_reported = false;
+    for (i, argument) in named.iter().enumerate() {
+        let key = argument.key();
+        if named[..i].iter().any(|earlier| earlier.key() == key) {
+            errors.spanned(&argument.key, format!("`{key}` is given twice: keep one"));
+            continue;
+        }
+        if argument.value.is_empty() {
+            errors.spanned(&argument.tokens, needs_a_value(&key));
+            continue;
+        }
+        match key.as_str() {
+            "entity" if policy != Policy::Authed => {
+                errors.spanned(&argument.tokens, entity_without_token(policy));
+            }
+            "entity" => entity = errors.take(parse_entity(&argument.value)),
+            "state" => state = errors.take(parse_state(&argument.value)),
+            // One error for both: it shows the whole corrected attribute.
+            "method" | "path" if named_route_reported => {}
+            "method" | "path" => {
+                named_route_reported = true;
+                errors.spanned(&argument.key, named_route(policy, named));
+            }
+            _ => errors.spanned(&argument.key, unknown_key(policy, &key)),
+        }
+    }
+    (entity, state)
+}
+
+fn entity_without_token(policy: Policy) -> String {
+    format!(
+        "`#[{}]` routes take no token, so they have no entity to load: remove `entity = ..`, or \
+         declare the route with `#[authed(GET, \"/path\", entity = \"users\")]`",
+        policy.name()
+    )
+}
+
+/// `method = GET, path = "/x"`: the attribute as it should be written.
+fn named_route(policy: Policy, named: &[Named]) -> String {
+    let value_of = |name: &str| {
+        named
+            .iter()
+            .find(|named| named.key() == name)
+            .map(|named| named.value.to_string())
+    };
+    let method = value_of("method").unwrap_or_else(|| "GET".to_owned());
+    let path = value_of("path").unwrap_or_else(|| "\"/path\"".to_owned());
+    format!(
+        "the method and path are written first, without names: `#[{}({method}, {path})]`",
+        policy.name()
+    )
+}
+
+fn unknown_key(policy: Policy, key: &str) -> String {
+    let hint = did_you_mean(key, policy.keys())
+        .map(|key| format!(" (did you mean `{key}`?)"))
+        .unwrap_or_default();
+    format!(
+        "unknown argument `{key}`{hint}: `#[{}]` takes {} after the method and path",
+        policy.name(),
+        policy.keys_help()
+    )
 }
 
 fn parse_entity(value: &TokenStream) -> syn::Result<LitStr> {
@@ -564,8 +471,14 @@ mod tests {
     use super::*;
     use quote::quote;
 
+    fn parse_all(policy: Policy, tokens: TokenStream) -> syn::Result<Args> {
+        let mut errors = Errors::default();
+        let args = parse(policy, tokens, &mut errors);
+        errors.finish(args)
+    }
+
     fn error_of(policy: Policy, tokens: TokenStream) -> String {
-        match parse(policy, tokens) {
+        match parse_all(policy, tokens) {
             Ok(_) => panic!("accepted"),
             Err(error) => error
                 .into_iter()
@@ -577,23 +490,24 @@ mod tests {
 
     #[test]
     fn parses_every_accepted_form() {
-        for method in METHOD_NAMES {
+        for method in crate::ast::METHODS {
             let ident = Ident::new(method, Span::call_site());
-            let args = parse(Policy::Public, quote!(#ident, "/books/{id}")).expect("valid");
+            let args = parse_all(Policy::Public, quote!(#ident, "/books/{id}")).expect("valid");
             let route = args.route.expect("has a route");
             assert_eq!(route.method.as_str(), method);
             assert_eq!(route.path.value(), "/books/{id}");
         }
-        let args = parse(
+        let args = parse_all(
             Policy::Authed,
             quote!(GET, "/books", entity = "users", state = HashMap<String, Vec<u8>>,),
         )
         .expect("valid");
         assert_eq!(args.entity.expect("entity").value(), "users");
         assert!(args.state.is_some());
-        let args = parse(Policy::Authed, quote!(entity = "users")).expect("valid");
+        let args = parse_all(Policy::Authed, quote!(entity = "users")).expect("valid");
         assert!(args.route.is_none());
-        let args = parse(Policy::Ignored, quote!(GET, r"/", state = fn() -> u8)).expect("valid");
+        let args =
+            parse_all(Policy::Ignored, quote!(GET, r"/", state = fn() -> u8)).expect("valid");
         assert!(args.state.is_some());
     }
 
@@ -666,7 +580,7 @@ mod tests {
 
     #[test]
     fn collects_every_error() {
-        let error = parse(
+        let error = parse_all(
             Policy::Public,
             quote!(get, "books", entity = "users", color = 1),
         )

@@ -1,14 +1,15 @@
 //! `JWT_ROUTER_MACROS_DEBUG`: print an expansion to stderr at compile time.
 //!
 //! `JWT_ROUTER_MACROS_DEBUG=1` prints every handler's expansion, `=show,index` only those of
-//! the handlers named `show` and `index`. Cargo does not rebuild when only the variable
-//! changes: touch the file, or run `cargo expand` for the whole module.
+//! the handlers named `show` and `index`, formatted by prettyplease. Cargo does not track the
+//! variable (stable Rust has no `proc_macro::tracked_env`), so setting it alone rebuilds
+//! nothing: touch the file, or run `cargo expand` for the whole module.
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use proc_macro2::TokenStream;
 use syn::Ident;
 use syn::ext::IdentExt;
 
-use crate::attr::Policy;
+use crate::ast::Policy;
 
 const VAR: &str = "JWT_ROUTER_MACROS_DEBUG";
 
@@ -35,31 +36,36 @@ pub(crate) fn print(policy: Policy, name: Option<&Ident>, tokens: &TokenStream) 
         name.as_deref().unwrap_or("?"),
         site.file(),
         site.line(),
-        lines(tokens)
+        formatted(tokens)
     );
 }
 
-/// The tokens with each top-level attribute and item on its own line.
-fn lines(tokens: &TokenStream) -> String {
-    let tokens: Vec<TokenTree> = tokens.clone().into_iter().collect();
-    let is = |at: usize, c: char| matches!(tokens.get(at), Some(TokenTree::Punct(punct)) if punct.as_char() == c);
-    let mut out = String::new();
-    let mut line = TokenStream::new();
-    for (i, token) in tokens.iter().enumerate() {
-        let ends_line = match token {
-            TokenTree::Punct(punct) => punct.as_char() == ';',
-            TokenTree::Group(group) => match group.delimiter() {
-                Delimiter::Brace => !is(i + 1, ';'),
-                Delimiter::Bracket => i > 0 && is(i - 1, '#'),
-                _ => false,
-            },
-            _ => false,
-        };
-        line.extend([token.clone()]);
-        if ends_line || i + 1 == tokens.len() {
-            out.push_str(&std::mem::take(&mut line).to_string());
-            out.push('\n');
-        }
+/// The expansion as formatted Rust; as one line of tokens if it is not a list of items (the
+/// user's item as written after an error, when it is not one).
+fn formatted(tokens: &TokenStream) -> String {
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(_) => format!("{tokens}\n"),
     }
-    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn expansions_print_as_formatted_rust() {
+        assert_eq!(
+            formatted(&quote!(
+                #[doc(hidden)]
+                const X: u8 = 1;
+                fn f() {
+                    g(X)
+                }
+            )),
+            "#[doc(hidden)]\nconst X: u8 = 1;\nfn f() {\n    g(X)\n}\n"
+        );
+        assert_eq!(formatted(&quote!(not an item)), "not an item\n");
+    }
 }

@@ -33,24 +33,23 @@ impl Errors {
         result.map_err(|error| self.push(error)).ok()
     }
 
+    /// Every recorded error, then `last`.
+    pub(crate) fn with(self, last: syn::Error) -> syn::Error {
+        match self.0 {
+            Some(mut all) => {
+                all.combine(last);
+                all
+            }
+            None => last,
+        }
+    }
+
     /// `Ok(value)` if nothing was recorded, else every recorded error.
     pub(crate) fn finish<T>(self, value: T) -> syn::Result<T> {
         match self.0 {
             Some(error) => Err(error),
             None => Ok(value),
         }
-    }
-}
-
-/// Both results, or the errors of both.
-pub(crate) fn both<A, B>(a: syn::Result<A>, b: syn::Result<B>) -> syn::Result<(A, B)> {
-    match (a, b) {
-        (Ok(a), Ok(b)) => Ok((a, b)),
-        (Err(mut a), Err(b)) => {
-            a.combine(b);
-            Err(a)
-        }
-        (Err(error), Ok(_)) | (Ok(_), Err(error)) => Err(error),
     }
 }
 

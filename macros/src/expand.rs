@@ -1,35 +1,23 @@
-//! What the attributes generate (the internal spec's "Example expansion").
+//! Expansion: what a validated [`Declaration`] generates, and the pipeline of one attribute.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{FnArg, LitStr, PatType, Type};
+use syn::{Ident, Pat, PatIdent, PatType, Type};
 
-use crate::attr::{self, Args, Policy, Route};
-use crate::errors::both;
-use crate::handler::{self, Handler};
-use crate::{debug, facade, route_path};
+use crate::ast::{Handler, Policy, Route};
+use crate::errors::Errors;
+use crate::valid::{self, Declaration, Entity};
+use crate::{attr, debug, facade, route_path};
 
-/// One attribute, start to end: parse and validate the arguments and the function, then
-/// generate. On any error the function is emitted unchanged after the errors, so the only
-/// errors are the attribute's own.
+/// One attribute, start to end: parse, validate, expand. On any error the function is emitted
+/// unchanged after the errors, so the only errors are the attribute's own.
 pub(crate) fn attribute(policy: Policy, args: TokenStream, item: TokenStream) -> TokenStream {
-    let checked = both(
-        attr::parse(policy, args),
-        handler::inspect(policy, item.clone()),
-    )
-    .and_then(|(args, handler)| {
-        let entity = match &args.entity {
-            Some(table) => Some(handler.entity_param(table)?.clone()),
-            None => None,
-        };
-        Ok((args, handler, entity))
-    });
-    match checked {
-        Ok((args, handler, entity)) => {
-            let tokens = expand(policy, &args, &handler, entity.as_ref(), item);
-            debug::print(policy, Some(&handler.sig.ident), &tokens);
+    match declaration(policy, args, item.clone()) {
+        Ok(declaration) => {
+            let tokens = expand(&declaration);
+            debug::print(policy, Some(&declaration.handler.sig.ident), &tokens);
             tokens
         }
         Err(error) => {
@@ -41,75 +29,87 @@ pub(crate) fn attribute(policy: Policy, args: TokenStream, item: TokenStream) ->
     }
 }
 
-fn expand(
+/// Parse, then validate.
+pub(crate) fn declaration(
     policy: Policy,
-    args: &Args,
-    handler: &Handler,
-    entity: Option<&PatType>,
+    args: TokenStream,
     item: TokenStream,
-) -> TokenStream {
+) -> syn::Result<Declaration> {
+    let mut errors = Errors::default();
+    let args = attr::parse(policy, args, &mut errors);
+    match Handler::parse(policy, item) {
+        Ok(handler) => valid::validate(policy, args, handler, errors),
+        Err(error) => Err(errors.with(error)),
+    }
+}
+
+fn expand(declaration: &Declaration) -> TokenStream {
     let facade = facade::path();
     let private = quote!(#facade::__private);
-    let mut tokens = match (&args.entity, entity) {
-        (Some(table), Some(param)) => {
-            let mut tokens = entity_handler(&private, handler, param);
-            tokens.extend(table_check(&private, handler, table, &param.ty));
+    let handler = &declaration.handler;
+    let mut tokens = match &declaration.entity {
+        Some(entity) => {
+            let mut tokens = entity_handler(&private, declaration, entity);
+            tokens.extend(table_check(&private, handler, entity));
             tokens
         }
-        _ => item,
+        None => handler.to_token_stream(),
     };
-    if let Some(route) = &args.route {
-        let unit: Type = syn::parse_quote!(());
-        let state = args
-            .state
-            .as_ref()
-            .or_else(|| handler.state_type())
-            .unwrap_or(&unit);
-        let entity_type = entity.map(|param| type_name(&param.ty));
-        tokens.extend(route_items(
-            &private,
-            policy,
-            route,
-            args,
-            handler,
-            state,
-            entity_type,
-        ));
+    if let Some(route) = &declaration.route {
+        tokens.extend(extractor_checks(&private, declaration));
+        tokens.extend(route_items(&private, declaration, route));
     }
     tokens
 }
 
+/// The name a wrapper parameter is bound to: the user's where the pattern is a plain name
+/// (`user`, `mut user`), so the wrapper reads like the function as written.
+fn binding(param: &PatType, fallback: Ident) -> Ident {
+    match &*param.pat {
+        Pat::Ident(PatIdent {
+            by_ref: None,
+            subpat: None,
+            ident,
+            ..
+        }) => ident.clone(),
+        _ => fallback,
+    }
+}
+
 /// The user's function renamed (body untouched), and a mountable wrapper with the user's name,
 /// visibility and attributes whose first parameter extracts the entity.
-fn entity_handler(private: &TokenStream, handler: &Handler, param: &PatType) -> TokenStream {
+fn entity_handler(
+    private: &TokenStream,
+    declaration: &Declaration,
+    entity: &Entity,
+) -> TokenStream {
+    let handler = &declaration.handler;
     let Handler { vis, sig, body, .. } = handler;
     let name = &sig.ident;
     let inner = format_ident!("__jwt_router_{}", name.unraw(), span = name.span());
-    let entity = format_ident!("__jwt_router_entity", span = name.span());
-    let ty = &param.ty;
-    let entity_param = quote_spanned! {ty.span()=>
-        #private::Authed(#entity): #private::Authed<#ty>
-    };
-    let (vars, params): (Vec<_>, Vec<_>) = sig
-        .inputs
-        .iter()
-        .enumerate()
-        .skip(1)
-        .filter_map(|(i, input)| match input {
-            FnArg::Typed(PatType { ty, .. }) => {
-                let var = format_ident!("__jwt_router_arg{}", i, span = name.span());
-                let param = quote!(#var: #ty);
-                Some((var, param))
-            }
-            FnArg::Receiver(_) => None,
-        })
-        .unzip();
+    let mut bindings = Vec::new();
+    let mut params = Vec::new();
+    for (i, param) in declaration.params.iter().enumerate() {
+        let fallback = match i {
+            0 => format_ident!("__jwt_router_entity", span = name.span()),
+            _ => format_ident!("__jwt_router_arg{}", i, span = name.span()),
+        };
+        let var = binding(param, fallback);
+        let ty = &param.ty;
+        params.push(match i {
+            0 => quote_spanned! {ty.span()=>
+                #private::Authed(#var): #private::Authed<#ty>
+            },
+            _ => quote!(#var: #ty),
+        });
+        bindings.push(var);
+    }
     let mut inner_sig = sig.clone();
     inner_sig.ident = inner.clone();
     let inner_doc = doc(format!(
         "jwt-router: `{0}` as written; the `{0}` below loads the caller's `{1}` and calls it.",
         name.unraw(),
-        type_name(&param.ty)
+        type_name(&entity.ty)
     ));
     let body_attrs = handler.body_attrs();
     let wrapper_attrs = handler.wrapper_attrs();
@@ -125,15 +125,16 @@ fn entity_handler(private: &TokenStream, handler: &Handler, param: &PatType) -> 
         #inner_sig #body
 
         #(#wrapper_attrs)*
-        #vis #asyncness fn #name #generics (#entity_param, #(#params),*) #output #where_clause {
-            #inner(#entity, #(#vars),*).await
+        #vis #asyncness fn #name #generics (#(#params),*) #output #where_clause {
+            #inner(#(#bindings),*).await
         }
     }
 }
 
 /// A constant that fails to evaluate, naming both tables, when the entity type's
 /// `TABLE_NAME` is not the declared `entity`.
-fn table_check(private: &TokenStream, handler: &Handler, table: &LitStr, ty: &Type) -> TokenStream {
+fn table_check(private: &TokenStream, handler: &Handler, entity: &Entity) -> TokenStream {
+    let Entity { table, ty } = entity;
     let cfgs = handler.cfgs();
     let name = handler.sig.ident.unraw();
     let declared = table.value();
@@ -166,48 +167,121 @@ fn table_check(private: &TokenStream, handler: &Handler, table: &LitStr, ty: &Ty
     }
 }
 
+/// Per parameter, a call that needs the parameter's type to be an extractor for the route's
+/// state, so a parameter axum can't extract is an error on its type (axum-macros'
+/// `debug_handler` checks), not only a `Handler` error on the whole function. Every parameter
+/// but the last must read the request head (`FromRequestParts`); the last may read the body
+/// (`FromRequest`, generic over axum's marker). The checks are generic over the state and
+/// only called with it, so rustc reports the call, which is spanned on the type, rather than
+/// the bound. Their generic parameters have prefixed names: a user's type named `S` must not be
+/// captured (ui pass case `check_parameter_names`). The entity parameter is checked by its own
+/// `Entity` bound.
+fn extractor_checks(private: &TokenStream, declaration: &Declaration) -> TokenStream {
+    let Declaration {
+        handler,
+        params,
+        state,
+        ..
+    } = declaration;
+    let lifetimes: Vec<_> = handler.sig.generics.lifetimes().collect();
+    let extract = quote!(#private::axum::extract);
+    let skip = usize::from(declaration.entity.is_some());
+    let (checks, calls): (Vec<_>, Vec<_>) = params
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .map(|(i, PatType { ty, .. })| {
+            let name = format_ident!("__jwt_router_check_{}", i, span = ty.span());
+            let check = if i + 1 < params.len() {
+                quote! {
+                    fn #name<#(#lifetimes,)* __JwtRouterS>()
+                    where #ty: #extract::FromRequestParts<__JwtRouterS> + ::core::marker::Send {}
+                }
+            } else {
+                quote! {
+                    fn #name<#(#lifetimes,)* __JwtRouterS, __JwtRouterM>()
+                    where
+                        #ty: #extract::FromRequest<__JwtRouterS, __JwtRouterM>
+                            + ::core::marker::Send {}
+                }
+            };
+            let marker = (i + 1 == params.len()).then(|| quote!(, _));
+            // Every token of the call on the type, so rustc's error lands there.
+            let state = format_ident!("__JwtRouterState", span = ty.span());
+            let call = quote_spanned! {ty.span()=> #name::<#state #marker>(); };
+            (check, call)
+        })
+        .unzip();
+    if checks.is_empty() {
+        return TokenStream::new();
+    }
+    let cfgs = handler.cfgs();
+    let what = doc(format!(
+        "jwt-router: checks at compile time that each parameter of `{}` is an extractor.",
+        handler.sig.ident.unraw()
+    ));
+    quote! {
+        #(#cfgs)*
+        #what
+        #[doc(hidden)]
+        const _: () = {
+            type __JwtRouterState = #state;
+            #(#[allow(warnings)] #checks)*
+            #[allow(warnings)]
+            fn __jwt_router_checks() {
+                #(#calls)*
+            }
+        };
+    }
+}
+
 /// The duplicate-route guard and the route table entry.
-fn route_items(
-    private: &TokenStream,
-    policy: Policy,
-    route: &Route,
-    args: &Args,
-    handler: &Handler,
-    state: &Type,
-    entity_type: Option<String>,
-) -> TokenStream {
+fn route_items(private: &TokenStream, declaration: &Declaration, route: &Route) -> TokenStream {
+    let Declaration {
+        policy,
+        entity,
+        state,
+        handler,
+        ..
+    } = declaration;
     let cfgs: Vec<_> = handler.cfgs().collect();
     let name = &handler.sig.ident;
     let path = &route.path;
+    let class = match policy {
+        Policy::Public | Policy::Authed => "api",
+        Policy::Ignored => "root",
+    };
     // Spanned on the path: a duplicate (E0428) points at both declarations' paths.
     let unique = format_ident!(
         "__jwt_router_route_{}_{}_{}",
-        policy.class(),
+        class,
         route.method.as_str(),
         route_path::mangle(&path.value()),
         span = path.span()
     );
     let decl = format_ident!("__JWT_ROUTER_ROUTE_{}", name.unraw(), span = name.span());
-    let method = format_ident!("{}", route.method.variant());
-    let policy_variant = format_ident!("{}", policy.variant());
-    let entity = match &args.entity {
-        Some(table) => quote!(::core::option::Option::Some(#table)),
-        None => quote!(::core::option::Option::None),
-    };
-    let entity_type = match entity_type {
-        Some(name) => quote!(::core::option::Option::Some(#name)),
-        None => quote!(::core::option::Option::None),
+    let method = route.method.variant();
+    let policy_variant = policy.variant();
+    let (table, entity_type) = match entity {
+        Some(Entity { table, ty }) => {
+            let ty = type_name(ty);
+            (
+                quote!(::core::option::Option::Some(#table)),
+                quote!(::core::option::Option::Some(#ty)),
+            )
+        }
+        None => (
+            quote!(::core::option::Option::None),
+            quote!(::core::option::Option::None),
+        ),
     };
     let handler_name = name.unraw().to_string();
     let state_var = format_ident!("__jwt_router_state", span = Span::call_site());
     let method_var = format_ident!("__jwt_router_method", span = Span::call_site());
     let route_name = format!("{} {:?}", route.method.as_str(), path.value());
-    let under = match policy {
-        Policy::Ignored => "at the root",
-        Policy::Public | Policy::Authed => "under the API prefix",
-    };
     let unique_doc = doc(format!(
-        "jwt-router: claims {route_name} {under} for this module; a second claim is E0428."
+        "jwt-router: claims {route_name} {} for this module; a second claim is E0428.",
+        policy.mounted()
     ));
     let decl_doc = doc(format!(
         "jwt-router: route table entry: `{}` serves {route_name}, {}.",
@@ -220,6 +294,11 @@ fn route_items(
         #[doc(hidden)]
         #[allow(dead_code, non_upper_case_globals)]
         const #unique: () = ();
+    };
+    // Spanned on the name: if the function is still no handler after the per-parameter
+    // checks (its future is not `Send`, its output no response), the error names it.
+    let mount = quote_spanned! {name.span()=>
+        #private::mount::<#state, _, _>(#state_var, #method_var, #name)
     };
     quote! {
         #unique
@@ -234,16 +313,14 @@ fn route_items(
             method: #private::Method::#method,
             path: #path,
             policy: #private::Policy::#policy_variant,
-            entity: #entity,
+            entity: #table,
             entity_type: #entity_type,
             handler: #handler_name,
             module: ::core::module_path!(),
             file: ::core::file!(),
             line: ::core::line!(),
             state: #private::type_key::<#state>,
-            mount: |#state_var, #method_var| {
-                #private::mount::<#state, _, _>(#state_var, #method_var, #name)
-            },
+            mount: |#state_var, #method_var| #mount,
         };
     }
 }
@@ -322,7 +399,7 @@ mod tests {
         let text = tokens.to_string();
         assert!(text.contains("type_key :: < Db >"), "{text}");
         assert!(
-            text.contains("__jwt_router_me (__jwt_router_entity , __jwt_router_arg1)"),
+            text.contains("__jwt_router_me (user , __jwt_router_arg1)"),
             "{text}"
         );
         assert_eq!(
@@ -330,6 +407,7 @@ mod tests {
             [
                 "fn __jwt_router_me",
                 "fn me",
+                "const _",
                 "const _",
                 "const __jwt_router_route_api_GET__2fme",
                 "static __JWT_ROUTER_ROUTE_me",

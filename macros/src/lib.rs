@@ -2,20 +2,22 @@
 //! `#[authed]` declare a handler's route and policy. Use them through the `jwt-router` crate,
 //! which re-exports them with the runtime they generate calls to.
 //!
-//! Each attribute is parsed, validated and expanded (modules `attr`, `route_path` and
-//! `handler`, then `expand`); every error points at the offending token, all errors of one
-//! attribute are reported together, and the handler is still emitted unchanged beside them.
+//! Each attribute is parsed (`attr`, `ast`, `route_path`), validated (`valid`) into a
+//! declaration, and expanded (`expand`); every error points at the offending token, all errors
+//! of one attribute are reported together, and the handler is still emitted unchanged beside
+//! them.
 //! Set `JWT_ROUTER_MACROS_DEBUG=1` (or `=handler_name`) to print expansions while compiling.
 
 use proc_macro::TokenStream;
 
+mod ast;
 mod attr;
 mod debug;
 mod errors;
 mod expand;
 mod facade;
-mod handler;
 mod route_path;
+mod valid;
 
 /// Declares a route that needs no token, mounted under the API prefix (`api_name`).
 ///
@@ -37,42 +39,84 @@ mod route_path;
 ///
 /// # Example
 ///
-/// ```ignore
-/// use axum::{Json, extract::State};
+/// ```
+/// use axum::extract::State;
 /// use jwt_router::public;
 ///
+/// #[derive(Clone)]
+/// struct Db;
+/// # impl Db { async fn insert(&self, name: String) -> u64 { name.len() as u64 } }
+///
 /// #[public(POST, "/users")]
-/// async fn register(State(db): State<Db>, Json(new): Json<NewUser>) -> Json<Created> {
-///     Json(db.insert(new).await)
+/// async fn register(State(db): State<Db>, name: String) -> String {
+///     db.insert(name).await.to_string()
 /// }
+/// # fn main() {}
 /// ```
 ///
 /// # Common mistakes
 ///
 /// A route-less `#[public]`: the guard only knows the routes in its table.
 ///
-/// ```text
+/// ```compile_fail
+/// # use jwt_router::public;
 /// #[public]
-/// ^^^^^^^^^ `#[public]` needs a route: write `#[public(METHOD, "/path")]`, like `#[public(GET, "/health")]`; ...
+/// async fn health() -> &'static str { "ok" }
+/// # fn main() {}
+/// ```
+/// ```text
+/// error: `#[public]` needs a route: write `#[public(METHOD, "/path")]`, like `#[public(GET, "/health")]`; ...
 /// ```
 /// Fix: `#[public(GET, "/health")]`.
 ///
 /// axum 0.7's parameter syntax:
 ///
-/// ```text
+/// ```compile_fail
+/// # use jwt_router::public;
 /// #[public(GET, "/books/:id")]
-///               ^^^^^^^^^^^^ axum 0.8 writes a path parameter as {id}, not :id (character 8): expected "/books/{id}"
+/// async fn book() {}
+/// # fn main() {}
+/// ```
+/// ```text
+/// error: axum 0.8 writes a path parameter as {id}, not :id (character 8): expected "/books/{id}"
 /// ```
 /// Fix: `#[public(GET, "/books/{id}")]`.
 ///
 /// A lowercase or unknown method:
 ///
+/// ```compile_fail
+/// # use jwt_router::public;
+/// #[public(get, "/health")]
+/// async fn health() {}
+/// # fn main() {}
+/// ```
+/// ```compile_fail
+/// # use jwt_router::public;
+/// #[public(FETCH, "/health")]
+/// async fn health() {}
+/// # fn main() {}
+/// ```
 /// ```text
-/// #[public(get, "/health")]     HTTP methods are written in uppercase: write `GET`
-/// #[public(FETCH, "/health")]   unknown HTTP method `FETCH`: did you mean `PATCH`? ...
+/// error: HTTP methods are written in uppercase: write `GET`
+/// error: unknown HTTP method `FETCH`: did you mean `PATCH`? ...
 /// ```
 /// Fix: `#[public(GET, "/health")]`; the methods are `GET`, `POST`, `PUT`, `PATCH`, `DELETE`,
 /// `HEAD` and `OPTIONS`.
+///
+/// A parameter that reads the body before another one: axum extracts the request head first,
+/// so only the last parameter can take the body.
+///
+/// ```compile_fail
+/// # use jwt_router::{Tokens, public};
+/// #[public(POST, "/login")]
+/// async fn login(password: String, tokens: Tokens) {}
+/// # fn main() {}
+/// ```
+/// ```text
+/// error: `String` reads the request body, so it must be the last parameter of `login`: move it after `Tokens` ...
+/// ```
+/// Fix: `async fn login(tokens: Tokens, password: String)`. A parameter type that is no
+/// extractor at all gets axum's `FromRequestParts` error on the type.
 ///
 /// A handler that is not `async`, takes `self`, or is generic is refused: axum mounts one
 /// concrete async function per route.
@@ -80,7 +124,7 @@ mod route_path;
 /// Set `JWT_ROUTER_MACROS_DEBUG=1` (or `=register`) while compiling to print the expansion.
 #[proc_macro_attribute]
 pub fn public(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(attr::Policy::Public, args.into(), item.into()).into()
+    expand::attribute(ast::Policy::Public, args.into(), item.into()).into()
 }
 
 /// Declares a route that bypasses jwt-router entirely, mounted at the root: never under the
@@ -98,7 +142,7 @@ pub fn public(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Example
 ///
-/// ```ignore
+/// ```
 /// use axum::response::Html;
 /// use jwt_router::ignored;
 ///
@@ -106,28 +150,39 @@ pub fn public(args: TokenStream, item: TokenStream) -> TokenStream {
 /// async fn home() -> Html<&'static str> {
 ///     Html("<h1>Bookstore</h1>")
 /// }
+/// # fn main() {}
 /// ```
 ///
 /// # Common mistakes
 ///
 /// An entity on a route that takes no token:
 ///
-/// ```text
+/// ```compile_fail
+/// # use jwt_router::ignored;
 /// #[ignored(GET, "/", entity = "users")]
-///                     ^^^^^^^^^^^^^^^^ `#[ignored]` routes take no token, so they have no entity to load: ...
+/// async fn home() {}
+/// # fn main() {}
+/// ```
+/// ```text
+/// error: `#[ignored]` routes take no token, so they have no entity to load: ...
 /// ```
 /// Fix: drop `entity = ..`, or declare the route `#[authed(GET, "/", entity = "users")]`.
 ///
 /// A query string in the path:
 ///
-/// ```text
+/// ```compile_fail
+/// # use jwt_router::ignored;
 /// #[ignored(GET, "/search?q")]
-///                ^^^^^^^^^^^ path must not contain a query string: found '?' at character 8; expected "/search", ...
+/// async fn search() {}
+/// # fn main() {}
+/// ```
+/// ```text
+/// error: path must not contain a query string: found '?' at character 8; expected "/search", ...
 /// ```
 /// Fix: `#[ignored(GET, "/search")]`, and read the query with axum's `Query` extractor.
 #[proc_macro_attribute]
 pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(attr::Policy::Ignored, args.into(), item.into()).into()
+    expand::attribute(ast::Policy::Ignored, args.into(), item.into()).into()
 }
 
 /// Declares a route that needs a valid token, mounted under the API prefix; with
@@ -155,7 +210,8 @@ pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// With `entity`, the first parameter is the entity (`user: User`); the other parameters are
 /// axum extractors as usual. The handler is renamed and wrapped: the wrapper keeps its name,
-/// visibility and attributes, and its first parameter is `jwt_router::Authed<User>`. A
+/// visibility, attributes and the parameter names that are plain identifiers, and its first
+/// parameter is `Authed(user): jwt_router::Authed<User>`. A
 /// constant checks at compile time that `User::TABLE_NAME` is the declared table. Attribute
 /// macros that read the parameters by name (`#[tracing::instrument]`) go above `#[authed]`,
 /// so they see the function as written; lint attributes (`#[allow]`, `#[expect]`) reach the
@@ -163,24 +219,57 @@ pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Example
 ///
-/// ```ignore
-/// use axum::{Json, extract::{Path, State}};
+/// ```
+/// use axum::extract::{Path, State};
 /// use jwt_router::authed;
+/// # use jwt_router::{Entity, StoreError};
+/// # #[derive(Clone)] struct Db;
+/// # struct User { id: i64 }
+/// # impl Entity for User {
+/// #     const TABLE_NAME: &'static str = "users";
+/// #     type Id = i64;
+/// #     type Store = Db;
+/// #     fn id(&self) -> i64 { self.id }
+/// #     async fn load(_: &Db, id: &i64) -> Result<Option<Self>, StoreError> { Ok(Some(User { id: *id })) }
+/// # }
+/// # impl Db { async fn title_of(&self, _user: i64, book: i64) -> String { format!("book {book}") } }
 ///
 /// #[authed(GET, "/books/{id}", entity = "users")]
-/// async fn show(user: User, State(db): State<Db>, Path(id): Path<i64>) -> Json<Book> {
-///     Json(db.book_of(user.id, id).await)
+/// async fn show(user: User, State(db): State<Db>, Path(id): Path<i64>) -> String {
+///     db.title_of(user.id, id).await
 /// }
+/// # fn main() {}
 /// ```
 ///
 /// # Common mistakes
 ///
 /// The declared table is not the first parameter's:
 ///
-/// ```text
+/// ```compile_fail,E0080
+/// # use jwt_router::authed;
+/// # use jwt_router::{Entity, StoreError};
+/// # #[derive(Clone)] struct Db;
+/// # struct User { id: i64 }
+/// # impl Entity for User {
+/// #     const TABLE_NAME: &'static str = "users";
+/// #     type Id = i64;
+/// #     type Store = Db;
+/// #     fn id(&self) -> i64 { self.id }
+/// #     async fn load(_: &Db, id: &i64) -> Result<Option<Self>, StoreError> { Ok(Some(User { id: *id })) }
+/// # }
+/// # struct Teacher { id: i64 }
+/// # impl Entity for Teacher {
+/// #     const TABLE_NAME: &'static str = "teachers";
+/// #     type Id = i64;
+/// #     type Store = Db;
+/// #     fn id(&self) -> i64 { self.id }
+/// #     async fn load(_: &Db, id: &i64) -> Result<Option<Self>, StoreError> { Ok(Some(Teacher { id: *id })) }
+/// # }
 /// #[authed(GET, "/grades", entity = "users")]
-/// async fn grades(teacher: Teacher) -> String { .. }
-///
+/// async fn grades(teacher: Teacher) -> String { teacher.id.to_string() }
+/// # fn main() {}
+/// ```
+/// ```text
 /// error[E0080]: evaluation panicked: `grades` declares entity = "users", but its first
 ///               parameter `Teacher` is the entity of table "teachers" (`Teacher::TABLE_NAME`): ...
 /// ```
@@ -188,25 +277,63 @@ pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// The entity is not the first parameter:
 ///
-/// ```text
-/// #[authed(GET, "/books/{id}", entity = "users")]
-/// async fn show(State(db): State<Db>, user: User) -> Json<Book> { .. }
-///                          ^^^^^^^^^ `entity = "users"` passes the caller's entity as the first parameter,
-///                                    but the first parameter of `show` is the extractor `State`: ...
+/// ```compile_fail
+/// # use axum::extract::State;
+/// # use jwt_router::authed;
+/// # use jwt_router::{Entity, StoreError};
+/// # #[derive(Clone)] struct Db;
+/// # struct User { id: i64 }
+/// # impl Entity for User {
+/// #     const TABLE_NAME: &'static str = "users";
+/// #     type Id = i64;
+/// #     type Store = Db;
+/// #     fn id(&self) -> i64 { self.id }
+/// #     async fn load(_: &Db, id: &i64) -> Result<Option<Self>, StoreError> { Ok(Some(User { id: *id })) }
+/// # }
+/// #[authed(GET, "/me", entity = "users")]
+/// async fn me(State(db): State<Db>, user: User) -> String { user.id.to_string() }
+/// # fn main() {}
 /// ```
-/// Fix: put the entity first, `async fn show(user: User, State(db): State<Db>)`; a type without
+/// ```text
+/// error: `entity = "users"` passes the caller's entity as the first parameter, but the first
+///        parameter of `me` is the extractor `State`: ...
+/// ```
+/// Fix: put the entity first, `async fn me(user: User, State(db): State<Db>)`; a type without
 /// an `Entity` implementation gets the trait's own message on the type.
 ///
 /// The table as a type:
 ///
-/// ```text
+/// ```compile_fail
+/// # use jwt_router::authed;
+/// # use jwt_router::{Entity, StoreError};
+/// # #[derive(Clone)] struct Db;
+/// # struct User { id: i64 }
+/// # impl Entity for User {
+/// #     const TABLE_NAME: &'static str = "users";
+/// #     type Id = i64;
+/// #     type Store = Db;
+/// #     fn id(&self) -> i64 { self.id }
+/// #     async fn load(_: &Db, id: &i64) -> Result<Option<Self>, StoreError> { Ok(Some(User { id: *id })) }
+/// # }
 /// #[authed(GET, "/me", entity = User)]
-///                               ^^^^ `entity` takes the entity's table name as a string, like `entity = "users"`; ...
+/// async fn me(user: User) -> String { user.id.to_string() }
+/// # fn main() {}
+/// ```
+/// ```text
+/// error: `entity` takes the entity's table name as a string, like `entity = "users"`; ...
 /// ```
 /// Fix: `entity = "users"`.
 ///
-/// Two policies on one handler (`#[public(..)] #[authed(..)]`) are refused: keep one.
+/// Two policies on one handler are refused: keep one.
+///
+/// ```compile_fail
+/// # use jwt_router::{authed, public};
+/// #[public(GET, "/books")]
+/// #[authed(GET, "/books")]
+/// async fn books() {}
+/// # fn main() {}
+/// ```
 #[proc_macro_attribute]
 pub fn authed(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(attr::Policy::Authed, args.into(), item.into()).into()
+    expand::attribute(ast::Policy::Authed, args.into(), item.into()).into()
 }

@@ -227,177 +227,244 @@ fn unescape(path: &str) -> Vec<Unit> {
 }
 
 /// matchit 0.8's parameter rules (its `find_wildcard`, `normalize_params` and catch-all
-/// check), followed by our own: identifier names, each used once.
+/// check), followed by our own: identifier names, each used once. Scans parameter by
+/// parameter; each rule is a function of one parameter.
 fn check_parameters(path: &str) -> Result<(), (usize, String)> {
     let units = unescape(path);
-    let is = |i: usize, byte: u8| units.get(i).is_some_and(|unit| unit.byte == byte);
-    let mut names: Vec<(String, usize)> = Vec::new();
-    let mut params = 0;
+    let mut seen: Vec<Param> = Vec::new();
     let mut pos = 0;
-    loop {
-        let mut open = None;
-        for (i, unit) in units.iter().enumerate().skip(pos) {
-            match unit.byte {
-                _ if unit.escaped => {}
-                b'}' => {
-                    let at = position(path, unit.at);
-                    return Err((
-                        unit.at,
-                        format!(
-                            "unmatched '}}' at character {at}: a parameter is written {{name}}, \
-                             a literal '}}' as \"}}}}\""
-                        ),
-                    ));
-                }
-                b'{' => {
-                    open = Some(i);
-                    break;
-                }
-                _ => {}
-            }
-        }
-        let Some(start) = open else {
-            return Ok(());
-        };
-        let start_at = units[start].at;
-        let at = position(path, start_at);
-        if is(start + 1, b'}') {
-            return Err((
-                start_at,
-                format!(
-                    "empty parameter name at character {at}: write a name like {{id}} \
-                     (a literal \"{{}}\" is written \"{{{{}}}}\")"
-                ),
-            ));
-        }
-        let mut close = None;
-        for (i, unit) in units.iter().enumerate().skip(start + 2) {
-            match unit.byte {
-                b'}' if unit.escaped => {}
-                b'}' => {
-                    if is(i - 1, b'*') {
-                        let fixed = replace(path, start_at..unit.at + 1, "{*rest}");
-                        return Err((
-                            start_at,
-                            format!(
-                                "catch-all parameter at character {at} has no name: \
-                                 expected \"{fixed}\""
-                            ),
-                        ));
-                    }
-                    if let Some(next) = units.get(i + 1).filter(|next| next.byte != b'/') {
-                        let rest = &path[next.at..];
-                        let rest = &rest[..rest.find('/').unwrap_or(rest.len())];
-                        let param = &path[start_at..unit.at + 1];
-                        return Err((
-                            next.at,
-                            format!(
-                                "a parameter must end its segment: \"{rest}\" follows {param} \
-                                 at character {}; axum 0.8 allows text before a parameter \
-                                 (\"/file-{{id}}\") but not after it",
-                                position(path, next.at)
-                            ),
-                        ));
-                    }
-                    close = Some(i);
-                    break;
-                }
-                b'/' => {
-                    let fixed = replace(path, unit.at..unit.at, "}");
-                    return Err((
-                        start_at,
-                        format!(
-                            "'{{' at character {at} is not closed before the next '/': \
-                             expected \"{fixed}\""
-                        ),
-                    ));
-                }
-                b'*' => {
-                    return Err((
-                        unit.at,
-                        format!(
-                            "'*' at character {} is not allowed inside a parameter name: \
-                             a catch-all parameter is written {{*rest}}, with '*' first",
-                            position(path, unit.at)
-                        ),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        let Some(end) = close else {
-            let escaped = units[start..]
-                .iter()
-                .find(|unit| unit.escaped && unit.byte == b'}');
-            let message = match escaped {
-                Some(unit) => format!(
-                    "'{{' at character {at} is never closed: \"}}}}\" at character {} is an \
-                     escaped, literal '}}'",
-                    position(path, unit.at)
-                ),
-                None => format!("'{{' at character {at} is never closed: expected \"{path}}}\""),
-            };
-            return Err((start_at, message));
-        };
-        let end_at = units[end].at;
-        let raw = &path[start_at..end_at + 1];
+    while let Some(start) = next_open(path, &units, pos)? {
+        let end = close_of(path, &units, start)?;
+        let param = Param::new(&units, start, end);
+        check_catch_all_is_last(path, &units, &param)?;
+        check_count(path, &param, &seen)?;
+        check_name(path, &param)?;
+        check_unique(path, &param, &seen)?;
+        seen.push(param);
+        pos = end + 1;
+    }
+    Ok(())
+}
+
+/// One `{name}` or `{*name}` parameter.
+struct Param {
+    /// Index in the units of its `}`.
+    end: usize,
+    /// Byte offsets of its `{` and `}` in the path as written.
+    start_at: usize,
+    end_at: usize,
+    catch_all: bool,
+    /// Unescaped, without the `*`.
+    name: String,
+}
+
+impl Param {
+    fn new(units: &[Unit], start: usize, end: usize) -> Self {
         let bytes: Vec<u8> = units[start + 1..end].iter().map(|unit| unit.byte).collect();
         let name = String::from_utf8_lossy(&bytes).into_owned();
         let (catch_all, name) = match name.strip_prefix('*') {
             Some(name) => (true, name.to_owned()),
             None => (false, name),
         };
-        if catch_all && end + 1 != units.len() {
-            let fixed = &path[..end_at + 1];
-            return Err((
-                start_at,
-                format!(
-                    "catch-all parameter {raw} at character {at} must end the path, since it \
-                     captures everything after it: expected \"{fixed}\""
-                ),
-            ));
+        Self {
+            end,
+            start_at: units[start].at,
+            end_at: units[end].at,
+            catch_all,
+            name,
         }
-        if !catch_all {
-            params += 1;
-            if params > MAX_PARAMS {
+    }
+
+    /// As written, braces included.
+    fn raw<'a>(&self, path: &'a str) -> &'a str {
+        &path[self.start_at..self.end_at + 1]
+    }
+}
+
+/// The unit index of the next unescaped `{` from `pos`, refusing a lone `}` before it.
+fn next_open(path: &str, units: &[Unit], pos: usize) -> Result<Option<usize>, (usize, String)> {
+    for (i, unit) in units.iter().enumerate().skip(pos) {
+        match unit.byte {
+            _ if unit.escaped => {}
+            b'}' => {
+                let at = position(path, unit.at);
                 return Err((
-                    start_at,
+                    unit.at,
                     format!(
-                        "too many path parameters: {raw} at character {at} is number {params}, \
-                         and axum 0.8 allows at most {MAX_PARAMS}"
+                        "unmatched '}}' at character {at}: a parameter is written {{name}}, a \
+                         literal '}}' as \"}}}}\""
                     ),
                 ));
             }
+            b'{' => return Ok(Some(i)),
+            _ => {}
         }
-        if !is_identifier(&name) {
-            let star = if catch_all { "*" } else { "" };
-            let fixed = replace(
-                path,
-                start_at..end_at + 1,
-                &format!("{{{star}{}}}", to_identifier(&name)),
-            );
-            return Err((
-                start_at,
-                format!(
-                    "parameter name \"{name}\" at character {at} is not an identifier: \
-                     expected \"{fixed}\" (names are letters, digits and '_', like the fields \
-                     they are extracted into)"
-                ),
-            ));
-        }
-        if let Some((_, first)) = names.iter().find(|(seen, _)| *seen == name) {
-            return Err((
-                start_at,
-                format!(
-                    "parameter {raw} at character {at} repeats the name of the parameter at \
-                     character {}: give each parameter its own name",
-                    position(path, *first)
-                ),
-            ));
-        }
-        names.push((name, start_at));
-        pos = end + 1;
     }
+    Ok(None)
+}
+
+/// The unit index of the `}` that closes the `{` at `start`, which must end its segment.
+fn close_of(path: &str, units: &[Unit], start: usize) -> Result<usize, (usize, String)> {
+    let is = |i: usize, byte: u8| units.get(i).is_some_and(|unit| unit.byte == byte);
+    let start_at = units[start].at;
+    let at = position(path, start_at);
+    if is(start + 1, b'}') {
+        return Err((
+            start_at,
+            format!(
+                "empty parameter name at character {at}: write a name like {{id}} (a literal \
+                 \"{{}}\" is written \"{{{{}}}}\")"
+            ),
+        ));
+    }
+    for (i, unit) in units.iter().enumerate().skip(start + 2) {
+        match unit.byte {
+            b'}' if unit.escaped => {}
+            b'}' if is(i - 1, b'*') => {
+                let fixed = replace(path, start_at..unit.at + 1, "{*rest}");
+                return Err((
+                    start_at,
+                    format!(
+                        "catch-all parameter at character {at} has no name: expected \"{fixed}\""
+                    ),
+                ));
+            }
+            b'}' => return ends_segment(path, units, start_at, i).map(|()| i),
+            b'/' => {
+                let fixed = replace(path, unit.at..unit.at, "}");
+                return Err((
+                    start_at,
+                    format!(
+                        "'{{' at character {at} is not closed before the next '/': expected \
+                         \"{fixed}\""
+                    ),
+                ));
+            }
+            b'*' => {
+                return Err((
+                    unit.at,
+                    format!(
+                        "'*' at character {} is not allowed inside a parameter name: a \
+                         catch-all parameter is written {{*rest}}, with '*' first",
+                        position(path, unit.at)
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let escaped = units[start..]
+        .iter()
+        .find(|unit| unit.escaped && unit.byte == b'}');
+    let message = match escaped {
+        Some(unit) => format!(
+            "'{{' at character {at} is never closed: \"}}}}\" at character {} is an escaped, \
+             literal '}}'",
+            position(path, unit.at)
+        ),
+        None => format!("'{{' at character {at} is never closed: expected \"{path}}}\""),
+    };
+    Err((start_at, message))
+}
+
+/// Nothing but `/` may follow the `}` at unit `close` of the parameter at `start_at`.
+fn ends_segment(
+    path: &str,
+    units: &[Unit],
+    start_at: usize,
+    close: usize,
+) -> Result<(), (usize, String)> {
+    let Some(next) = units.get(close + 1).filter(|next| next.byte != b'/') else {
+        return Ok(());
+    };
+    let rest = &path[next.at..];
+    let rest = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let param = &path[start_at..units[close].at + 1];
+    Err((
+        next.at,
+        format!(
+            "a parameter must end its segment: \"{rest}\" follows {param} at character {}; axum \
+             0.8 allows text before a parameter (\"/file-{{id}}\") but not after it",
+            position(path, next.at)
+        ),
+    ))
+}
+
+fn check_catch_all_is_last(
+    path: &str,
+    units: &[Unit],
+    param: &Param,
+) -> Result<(), (usize, String)> {
+    if !param.catch_all || param.end + 1 == units.len() {
+        return Ok(());
+    }
+    let fixed = &path[..param.end_at + 1];
+    Err((
+        param.start_at,
+        format!(
+            "catch-all parameter {} at character {} must end the path, since it captures \
+             everything after it: expected \"{fixed}\"",
+            param.raw(path),
+            position(path, param.start_at)
+        ),
+    ))
+}
+
+/// matchit panics past [`MAX_PARAMS`] named parameters; catch-alls don't count.
+fn check_count(path: &str, param: &Param, seen: &[Param]) -> Result<(), (usize, String)> {
+    if param.catch_all {
+        return Ok(());
+    }
+    let number = 1 + seen.iter().filter(|seen| !seen.catch_all).count();
+    if number <= MAX_PARAMS {
+        return Ok(());
+    }
+    Err((
+        param.start_at,
+        format!(
+            "too many path parameters: {} at character {} is number {number}, and axum 0.8 \
+             allows at most {MAX_PARAMS}",
+            param.raw(path),
+            position(path, param.start_at)
+        ),
+    ))
+}
+
+fn check_name(path: &str, param: &Param) -> Result<(), (usize, String)> {
+    if is_identifier(&param.name) {
+        return Ok(());
+    }
+    let star = if param.catch_all { "*" } else { "" };
+    let fixed = replace(
+        path,
+        param.start_at..param.end_at + 1,
+        &format!("{{{star}{}}}", to_identifier(&param.name)),
+    );
+    Err((
+        param.start_at,
+        format!(
+            "parameter name \"{}\" at character {} is not an identifier: expected \"{fixed}\" \
+             (names are letters, digits and '_', like the fields they are extracted into)",
+            param.name,
+            position(path, param.start_at)
+        ),
+    ))
+}
+
+fn check_unique(path: &str, param: &Param, seen: &[Param]) -> Result<(), (usize, String)> {
+    let Some(first) = seen.iter().find(|seen| seen.name == param.name) else {
+        return Ok(());
+    };
+    Err((
+        param.start_at,
+        format!(
+            "parameter {} at character {} repeats the name of the parameter at character {}: \
+             give each parameter its own name",
+            param.raw(path),
+            position(path, param.start_at),
+            position(path, first.start_at)
+        ),
+    ))
 }
 
 fn replace(path: &str, range: std::ops::Range<usize>, with: &str) -> String {
