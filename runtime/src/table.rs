@@ -191,7 +191,42 @@ pub struct RouteInfo {
 
 /// The routes a [`JwtRoutes`](crate::JwtRoutes) mounts; `Display` prints a readable table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RouteTable(pub Vec<RouteInfo>);
+pub struct RouteTable(pub(crate) Vec<RouteInfo>);
+
+impl RouteTable {
+    /// The rows, declared routes sorted by path and method, then routes added by hand.
+    pub fn iter(&self) -> std::slice::Iter<'_, RouteInfo> {
+        self.0.iter()
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a RouteTable {
+    type Item = &'a RouteInfo;
+    type IntoIter = std::slice::Iter<'a, RouteInfo>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl IntoIterator for RouteTable {
+    type Item = RouteInfo;
+    type IntoIter = std::vec::IntoIter<RouteInfo>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
 
 impl fmt::Display for RouteTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

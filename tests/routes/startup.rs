@@ -247,7 +247,6 @@ async fn one_binary_mounts_chosen_module_subsets() {
 fn route_table_lists_full_paths_policies_entities_and_sources() {
     let table = build(&module("listed")).expect("valid").route_table();
     let rows: Vec<_> = table
-        .0
         .iter()
         .map(|r| (r.method, r.path.as_str(), r.policy, r.entity, r.handler))
         .collect();

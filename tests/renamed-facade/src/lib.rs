@@ -54,7 +54,6 @@ mod tests {
             .expect("valid configuration");
         let table = jwt.route_table();
         let rows: Vec<_> = table
-            .0
             .iter()
             .map(|r| (r.path.as_str(), r.policy, r.handler))
             .collect();

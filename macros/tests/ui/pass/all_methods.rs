@@ -40,11 +40,10 @@ fn main() {
     let table = jwt.route_table();
     let row = |handler: &str| {
         let row = table
-            .0
             .iter()
             .find(|row| row.handler == handler)
             .expect(handler);
-        (row.method, row.path.as_str(), row.policy)
+        (row.method.expect("declared"), row.path.as_str(), row.policy)
     };
     assert_eq!(row("get"), (Method::Get, "/api/get", Policy::Public));
     assert_eq!(row("post"), (Method::Post, "/api/post", Policy::Public));
@@ -61,6 +60,6 @@ fn main() {
     );
     assert_eq!(row("home"), (Method::Get, "/", Policy::Ignored));
     assert_eq!(row("api_root"), (Method::Post, "/api", Policy::Authed));
-    assert_eq!(table.0.len(), 9);
+    assert_eq!(table.len(), 9);
     let _router = jwt.router(());
 }

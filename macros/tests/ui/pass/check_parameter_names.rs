@@ -36,6 +36,6 @@ fn main() {
         .secret("ui-test-secret-0123456789abcdefghij")
         .build()
         .expect("valid configuration");
-    assert_eq!(jwt.route_table().0.len(), 1);
+    assert_eq!(jwt.route_table().len(), 1);
     let _router = jwt.router(AppState);
 }

@@ -49,8 +49,8 @@ fn main() {
         .build()
         .expect("valid configuration");
     let table = jwt.route_table();
-    assert_eq!(table.0.len(), 4);
-    let me = table.0.iter().find(|row| row.path == "/me").expect("/me");
+    assert_eq!(table.len(), 4);
+    let me = table.iter().find(|row| row.path == "/me").expect("/me");
     assert_eq!((me.handler, me.entity), ("ref", Some("users")));
     let _router = jwt.router(Db);
 }

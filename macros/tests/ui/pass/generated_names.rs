@@ -17,6 +17,6 @@ fn main() {
         .secret("ui-test-secret-0123456789abcdefghij")
         .build()
         .expect("valid configuration");
-    assert_eq!(jwt.route_table().0.len(), 3);
+    assert_eq!(jwt.route_table().len(), 3);
     let _router = jwt.router(());
 }

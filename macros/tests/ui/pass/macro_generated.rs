@@ -18,6 +18,6 @@ fn main() {
         .secret("ui-test-secret-0123456789abcdefghij")
         .build()
         .expect("valid configuration");
-    assert_eq!(jwt.route_table().0.len(), 2);
+    assert_eq!(jwt.route_table().len(), 2);
     let _router = jwt.router(());
 }

@@ -38,7 +38,6 @@ fn main() {
         .expect("valid configuration");
     let mut paths: Vec<String> = jwt
         .route_table()
-        .0
         .into_iter()
         .map(|row| row.path)
         .collect();

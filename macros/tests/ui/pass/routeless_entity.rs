@@ -25,7 +25,7 @@ fn main() {
         .entity::<User>()
         .build()
         .expect("valid configuration");
-    assert!(jwt.route_table().0.is_empty());
+    assert!(jwt.route_table().is_empty());
     let _router = jwt
         .router(Db)
         .route("/me", get(me))

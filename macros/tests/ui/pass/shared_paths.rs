@@ -18,6 +18,6 @@ fn main() {
         .api_name("/api")
         .build()
         .expect("valid configuration");
-    assert_eq!(jwt.route_table().0.len(), 3);
+    assert_eq!(jwt.route_table().len(), 3);
     let _router = jwt.router(());
 }
