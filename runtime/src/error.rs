@@ -107,9 +107,7 @@ impl AuthError {
             | Self::UnknownKey
             | Self::WrongIssuer
             | Self::WrongAudience
-            | Self::EntityNotFound => {
-                "Bearer error=\"invalid_token\""
-            }
+            | Self::EntityNotFound => "Bearer error=\"invalid_token\"",
             Self::WrongEntity { .. } => "Bearer error=\"insufficient_scope\"",
             _ => return None,
         };

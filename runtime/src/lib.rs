@@ -9,6 +9,8 @@ mod entity;
 mod error;
 mod extract;
 mod guard;
+#[cfg(feature = "oidc")]
+mod issuer;
 mod jwt_routes;
 mod router;
 mod table;
@@ -24,6 +26,8 @@ pub use entity::{Authed, Entity, StoreError};
 pub use error::AuthError;
 pub use extract::Tokens;
 pub use guard::{Guard, GuardFuture, GuardLayer};
+#[cfg(feature = "oidc")]
+pub use issuer::{Issuer, IssuerBuilder, IssuerClaims, IssuerError};
 pub use jwt_routes::JwtRoutes;
 pub use router::{GuardedRouter, GuardedRouterFuture, GuardedService};
 pub use table::{Method, Policy, RouteInfo, RouteTable};

@@ -36,6 +36,44 @@ pub struct Claims {
 /// The refusal of a token over the size cap, wherever the cap is checked first.
 pub(crate) const TOO_LARGE: AuthError = AuthError::InvalidToken("the token is larger than allowed");
 
+/// The refusal of a token whose signature does not verify.
+pub(crate) const BAD_SIGNATURE: AuthError =
+    AuthError::InvalidToken("the token's signature does not match");
+
+/// The three segments of a compact JWS, size-capped before anything is decoded.
+pub(crate) struct Segments<'a> {
+    pub(crate) header: &'a str,
+    pub(crate) payload: &'a str,
+    pub(crate) signature: &'a str,
+    /// `header.payload`: what the signature covers.
+    pub(crate) signed: &'a str,
+}
+
+impl<'a> Segments<'a> {
+    pub(crate) fn split(token: &'a str, max_bytes: usize) -> Result<Self, AuthError> {
+        if token.len() > max_bytes {
+            return Err(TOO_LARGE);
+        }
+        let mut segments = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
+            return Err(AuthError::InvalidToken(
+                "a token has three dot-separated segments",
+            ));
+        };
+        Ok(Self {
+            header,
+            payload,
+            signature,
+            signed: &token[..header.len() + 1 + payload.len()],
+        })
+    }
+}
+
 /// The header of every token this server mints, as jsonwebtoken writes `Header::new(HS256)`.
 const HEADER: &str = r#"{"typ":"JWT","alg":"HS256"}"#;
 
@@ -118,34 +156,18 @@ impl TokenKeys {
     /// jsonwebtoken's own `decode` is not used: it parses header and claims twice, and its
     /// time checks (60 s default leeway, no `nbf`, `exp == now` accepted) are too lax.
     pub(crate) fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        if token.len() > self.max_token_bytes {
-            return Err(TOO_LARGE);
-        }
-        let mut segments = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) = (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) else {
-            return Err(AuthError::InvalidToken(
-                "a token has three dot-separated segments",
-            ));
-        };
-        let parsed: Header = decode_segment(header)?;
+        let segments = Segments::split(token, self.max_token_bytes)?;
+        let parsed: Header = decode_segment(segments.header)?;
         if parsed.alg != Algorithm::HS256 {
             return Err(AuthError::InvalidToken(
                 "the token's algorithm is not the one this server uses",
             ));
         }
         check_header(&parsed)?;
-        let signed = &token[..header.len() + 1 + payload.len()];
-        if !self.signature_matches(signed, signature) {
-            return Err(AuthError::InvalidToken(
-                "the token's signature does not match",
-            ));
+        if !self.signature_matches(segments.signed, segments.signature) {
+            return Err(BAD_SIGNATURE);
         }
-        let claims: Claims = decode_segment(payload)?;
+        let claims: Claims = decode_segment(segments.payload)?;
         check_times(&claims, now(), self.leeway)?;
         if !self.tables.contains(&claims.table_name.as_str()) {
             return Err(AuthError::InvalidToken(
@@ -181,13 +203,22 @@ impl TokenKeys {
 }
 
 /// A base64url (unpadded) JSON segment of a token, into `T`; duplicate keys are refused.
-fn decode_segment<T: DeserializeOwned>(segment: &str) -> Result<T, AuthError> {
+pub(crate) fn decode_segment<T: DeserializeOwned>(segment: &str) -> Result<T, AuthError> {
+    parse_segment(&segment_text(segment)?)
+}
+
+/// The text of a base64url (unpadded) segment, checked to be UTF-8.
+pub(crate) fn segment_text(segment: &str) -> Result<String, AuthError> {
     let json = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| AuthError::InvalidToken("the token is not valid base64url"))?;
     // JSON is UTF-8 (RFC 8259 §8.1); serde_json would skip an unread field's bad bytes.
-    let json = std::str::from_utf8(&json)
-        .map_err(|_| AuthError::InvalidToken("the token's header or claims are not UTF-8"))?;
+    String::from_utf8(json)
+        .map_err(|_| AuthError::InvalidToken("the token's header or claims are not UTF-8"))
+}
+
+/// A segment's JSON text into `T`; a typed struct refuses duplicate keys.
+pub(crate) fn parse_segment<T: DeserializeOwned>(json: &str) -> Result<T, AuthError> {
     serde_json::from_str(json).map_err(|_| {
         AuthError::InvalidToken("the token's header or claims are not the expected JSON")
     })
@@ -195,7 +226,7 @@ fn decode_segment<T: DeserializeOwned>(segment: &str) -> Result<T, AuthError> {
 
 /// Refuses header fields that would let the token choose its own key or demand extensions
 /// this verifier does not implement (RFC 8725 §2.5, RFC 7515 §4.1.11).
-fn check_header(header: &Header) -> Result<(), AuthError> {
+pub(crate) fn check_header(header: &Header) -> Result<(), AuthError> {
     if header.crit.is_some() {
         return Err(AuthError::InvalidToken(
             "the token has a `crit` header this server does not understand",
@@ -215,12 +246,31 @@ fn check_header(header: &Header) -> Result<(), AuthError> {
     }
 }
 
+/// The time claims of a token, ours or an issuer's.
+#[derive(Clone, Copy)]
+pub(crate) struct Times {
+    pub(crate) exp: u64,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) iat: Option<u64>,
+}
+
+impl From<&Claims> for Times {
+    fn from(claims: &Claims) -> Self {
+        Self {
+            exp: claims.exp,
+            nbf: claims.nbf,
+            iat: Some(claims.iat),
+        }
+    }
+}
+
 /// `exp` (required), `nbf` and `iat` against `now`, with an explicit leeway in seconds.
-pub(crate) fn check_times(claims: &Claims, now: u64, leeway: u64) -> Result<(), AuthError> {
-    if now >= claims.exp.saturating_add(leeway) {
+pub(crate) fn check_times(times: impl Into<Times>, now: u64, leeway: u64) -> Result<(), AuthError> {
+    let times = times.into();
+    if now >= times.exp.saturating_add(leeway) {
         return Err(AuthError::ExpiredToken);
     }
-    if claims
+    if times
         .nbf
         .is_some_and(|nbf| nbf > now.saturating_add(leeway))
     {
@@ -228,7 +278,10 @@ pub(crate) fn check_times(claims: &Claims, now: u64, leeway: u64) -> Result<(), 
             "the token is not valid yet (`nbf`)",
         ));
     }
-    if claims.iat > now.saturating_add(leeway) {
+    if times
+        .iat
+        .is_some_and(|iat| iat > now.saturating_add(leeway))
+    {
         return Err(AuthError::InvalidToken(
             "the token was issued in the future (`iat`)",
         ));
