@@ -6,6 +6,8 @@ pub use jwt_router_runtime::{
     GuardedRouterFuture, GuardedService, JwtRoutes, JwtRoutesBuilder, Method, Policy, Problem,
     RouteInfo, RouteTable, Source, StoreError, Tokens, testing,
 };
+#[cfg(feature = "oidc")]
+pub use jwt_router_runtime::{Issuer, IssuerBuilder, IssuerClaims, IssuerError};
 
 #[doc(hidden)]
 pub mod __private {
