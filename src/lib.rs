@@ -6,6 +6,10 @@ pub use jwt_router_runtime::{
     GuardedRouter, GuardedRouterFuture, GuardedService, JwtRoutes, JwtRoutesBuilder, Key, KeyError,
     Method, Policy, Problem, RouteInfo, RouteTable, Source, StoreError, Tokens, testing,
 };
+#[cfg(feature = "oidc")]
+pub use jwt_router_runtime::{
+    Issuer, IssuerBuilder, IssuerClaims, IssuerError, install_default_tls_provider,
+};
 
 /// jsonwebtoken's JWK types and algorithms, for [`Key::from_jwk`] and [`JwtRoutes::jwks`].
 #[cfg(feature = "asymmetric")]

@@ -212,6 +212,9 @@ impl Server {
 }
 
 fn client() -> Client {
+    // With `oidc`, reqwest has rustls but no provider of its own (see the function's docs).
+    #[cfg(feature = "oidc")]
+    jwt_router::install_default_tls_provider();
     Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(60))

@@ -137,6 +137,9 @@ async fn load(opts: &Options, server: &Server) -> Result<bool, Error> {
 
 /// A client of its own for each worker: one keep-alive connection each.
 fn client() -> Result<Client, Error> {
+    // With `oidc`, reqwest has rustls but no provider of its own (see the function's docs).
+    #[cfg(feature = "oidc")]
+    jwt_router::install_default_tls_provider();
     Ok(Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(1)

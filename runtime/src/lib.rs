@@ -9,6 +9,8 @@ mod entity;
 mod error;
 mod extract;
 mod guard;
+#[cfg(feature = "oidc")]
+mod issuer;
 mod jwt_routes;
 mod keys;
 mod router;
@@ -25,6 +27,8 @@ pub use entity::{Authed, Entity, StoreError};
 pub use error::AuthError;
 pub use extract::Tokens;
 pub use guard::{Guard, GuardFuture, GuardLayer};
+#[cfg(feature = "oidc")]
+pub use issuer::{Issuer, IssuerBuilder, IssuerClaims, IssuerError, install_default_tls_provider};
 pub use jwt_routes::JwtRoutes;
 pub use keys::{Key, KeyError};
 pub use router::{GuardedRouter, GuardedRouterFuture, GuardedService};

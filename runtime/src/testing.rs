@@ -16,6 +16,9 @@
 //! assert!(headers["authorization"].to_str().unwrap().starts_with("Bearer ey"));
 //! ```
 
+#[cfg(feature = "testing")]
+pub mod provider;
+
 use axum::http::{HeaderMap, HeaderValue, header};
 
 use crate::{Entity, JwtRoutes};

@@ -111,6 +111,44 @@ const REGISTERED: [&str; 8] = [
 /// The refusal of a token over the size cap, wherever the cap is checked first.
 pub(crate) const TOO_LARGE: AuthError = AuthError::InvalidToken("the token is larger than allowed");
 
+/// The refusal of a token whose signature does not verify.
+pub(crate) const BAD_SIGNATURE: AuthError =
+    AuthError::InvalidToken("the token's signature does not match");
+
+/// The three segments of a compact JWS, size-capped before anything is decoded.
+pub(crate) struct Segments<'a> {
+    pub(crate) header: &'a str,
+    pub(crate) payload: &'a str,
+    pub(crate) signature: &'a str,
+    /// `header.payload`: what the signature covers.
+    pub(crate) signed: &'a str,
+}
+
+impl<'a> Segments<'a> {
+    pub(crate) fn split(token: &'a str, max_bytes: usize) -> Result<Self, AuthError> {
+        if token.len() > max_bytes {
+            return Err(TOO_LARGE);
+        }
+        let mut segments = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
+            return Err(AuthError::InvalidToken(
+                "a token has three dot-separated segments",
+            ));
+        };
+        Ok(Self {
+            header,
+            payload,
+            signature,
+            signed: &token[..header.len() + 1 + payload.len()],
+        })
+    }
+}
+
 /// The key that signs new tokens, with the header they carry, encoded once.
 struct Signer {
     key: usize,
@@ -253,21 +291,8 @@ impl TokenKeys {
     /// parses header and claims twice, and its time checks (60 s default leeway, no `nbf`,
     /// `exp == now` accepted) are too lax.
     pub(crate) fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        if token.len() > self.max_token_bytes {
-            return Err(TOO_LARGE);
-        }
-        let mut segments = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) = (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) else {
-            return Err(AuthError::InvalidToken(
-                "a token has three dot-separated segments",
-            ));
-        };
-        let parsed: Header = decode_segment(header)?;
+        let segments = Segments::split(token, self.max_token_bytes)?;
+        let parsed: Header = decode_segment(segments.header)?;
         check_header(&parsed)?;
         let key = self.key_for(parsed.kid.as_deref())?;
         if parsed.alg != key.algorithm() {
@@ -275,14 +300,11 @@ impl TokenKeys {
                 "the token's algorithm is not the one its key uses",
             ));
         }
-        let signed = &token[..header.len() + 1 + payload.len()];
-        if !key.verifies(signed.as_bytes(), signature) {
-            return Err(AuthError::InvalidToken(
-                "the token's signature does not match",
-            ));
+        if !key.verifies(segments.signed.as_bytes(), segments.signature) {
+            return Err(BAD_SIGNATURE);
         }
-        let json = decode_json(payload)?;
-        let mut claims: Claims = serde_json::from_str(&json).map_err(|_| NOT_EXPECTED_JSON)?;
+        let json = segment_text(segments.payload)?;
+        let mut claims: Claims = parse_segment(&json)?;
         check_times(&claims, now(), self.leeway)?;
         if !self.tables.contains(&claims.table_name.as_str()) {
             return Err(AuthError::InvalidToken(
@@ -339,11 +361,13 @@ pub(crate) fn unregistered<E: Entity>() -> AuthError {
     AuthError::UnregisteredEntity(entity)
 }
 
-const NOT_EXPECTED_JSON: AuthError =
-    AuthError::InvalidToken("the token's header or claims are not the expected JSON");
+/// A base64url (unpadded) JSON segment of a token, into `T`; duplicate keys are refused.
+pub(crate) fn decode_segment<T: DeserializeOwned>(segment: &str) -> Result<T, AuthError> {
+    parse_segment(&segment_text(segment)?)
+}
 
-/// A base64url (unpadded) segment of a token, as the JSON text it must be.
-fn decode_json(segment: &str) -> Result<String, AuthError> {
+/// The text of a base64url (unpadded) segment, checked to be UTF-8.
+pub(crate) fn segment_text(segment: &str) -> Result<String, AuthError> {
     let json = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| AuthError::InvalidToken("the token is not valid base64url"))?;
@@ -352,14 +376,16 @@ fn decode_json(segment: &str) -> Result<String, AuthError> {
         .map_err(|_| AuthError::InvalidToken("the token's header or claims are not UTF-8"))
 }
 
-/// A base64url JSON segment of a token, into `T`; duplicate keys are refused.
-fn decode_segment<T: DeserializeOwned>(segment: &str) -> Result<T, AuthError> {
-    serde_json::from_str(&decode_json(segment)?).map_err(|_| NOT_EXPECTED_JSON)
+/// A segment's JSON text into `T`; a typed struct refuses duplicate keys.
+pub(crate) fn parse_segment<T: DeserializeOwned>(json: &str) -> Result<T, AuthError> {
+    serde_json::from_str(json).map_err(|_| {
+        AuthError::InvalidToken("the token's header or claims are not the expected JSON")
+    })
 }
 
 /// Refuses header fields that would let the token choose its own key or demand extensions
 /// this verifier does not implement (RFC 8725 §2.5, RFC 7515 §4.1.11).
-fn check_header(header: &Header) -> Result<(), AuthError> {
+pub(crate) fn check_header(header: &Header) -> Result<(), AuthError> {
     if header.crit.is_some() {
         return Err(AuthError::InvalidToken(
             "the token has a `crit` header this server does not understand",
@@ -379,12 +405,31 @@ fn check_header(header: &Header) -> Result<(), AuthError> {
     }
 }
 
+/// The time claims of a token, ours or an issuer's.
+#[derive(Clone, Copy)]
+pub(crate) struct Times {
+    pub(crate) exp: u64,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) iat: Option<u64>,
+}
+
+impl From<&Claims> for Times {
+    fn from(claims: &Claims) -> Self {
+        Self {
+            exp: claims.exp,
+            nbf: claims.nbf,
+            iat: Some(claims.iat),
+        }
+    }
+}
+
 /// `exp` (required), `nbf` and `iat` against `now`, with an explicit leeway in seconds.
-pub(crate) fn check_times(claims: &Claims, now: u64, leeway: u64) -> Result<(), AuthError> {
-    if now >= claims.exp.saturating_add(leeway) {
+pub(crate) fn check_times(times: impl Into<Times>, now: u64, leeway: u64) -> Result<(), AuthError> {
+    let times = times.into();
+    if now >= times.exp.saturating_add(leeway) {
         return Err(AuthError::ExpiredToken);
     }
-    if claims
+    if times
         .nbf
         .is_some_and(|nbf| nbf > now.saturating_add(leeway))
     {
@@ -392,7 +437,10 @@ pub(crate) fn check_times(claims: &Claims, now: u64, leeway: u64) -> Result<(), 
             "the token is not valid yet (`nbf`)",
         ));
     }
-    if claims.iat > now.saturating_add(leeway) {
+    if times
+        .iat
+        .is_some_and(|iat| iat > now.saturating_add(leeway))
+    {
         return Err(AuthError::InvalidToken(
             "the token was issued in the future (`iat`)",
         ));

@@ -65,6 +65,9 @@ async fn keep_alive_connection_does_not_carry_authentication() {
 async fn concurrent_callers_see_only_their_own_identity() {
     let addr = server().await;
     // One pooled client: connections are reused across callers.
+    // With `oidc`, reqwest has rustls but no provider of its own (see the function's docs).
+    #[cfg(feature = "oidc")]
+    jwt_router::install_default_tls_provider();
     let client = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(4)

@@ -169,6 +169,9 @@ fn gets<'a>(targets: &[&'a str]) -> Vec<(&'a str, &'a str)> {
 #[tokio::test]
 async fn public_route_next_to_protected_ones_over_http() {
     let (addr, hits) = guarded_server().await;
+    // With `oidc`, reqwest has rustls but no provider of its own (see the function's docs).
+    #[cfg(feature = "oidc")]
+    jwt_router::install_default_tls_provider();
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -489,6 +492,9 @@ async fn cors_preflight_never_reaches_a_protected_handler() {
 #[tokio::test]
 async fn method_override_and_url_rewrite_headers_are_ignored() {
     let (addr, hits) = guarded_server().await;
+    // With `oidc`, reqwest has rustls but no provider of its own (see the function's docs).
+    #[cfg(feature = "oidc")]
+    jwt_router::install_default_tls_provider();
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()
