@@ -8,7 +8,7 @@ pub use jwt_router_runtime::{
 };
 #[cfg(feature = "oidc")]
 pub use jwt_router_runtime::{
-    Issuer, IssuerBuilder, IssuerClaims, IssuerError, install_default_tls_provider,
+    ExternalId, Issuer, IssuerBuilder, IssuerClaims, IssuerError, install_default_tls_provider,
 };
 
 /// jsonwebtoken's JWK types and algorithms, for [`Key::from_jwk`] and [`JwtRoutes::jwks`].

@@ -34,6 +34,8 @@ pub struct JwtRoutesBuilder<S> {
     query_token: bool,
     /// Serve the key set's public half at `/.well-known/jwks.json`.
     jwks_route: bool,
+    #[cfg(feature = "oidc")]
+    issuers: Vec<crate::external::ExternalIssuer>,
     modules: Vec<String>,
     entities: Vec<EntityReg<S>>,
     responder: Responder,
@@ -69,6 +71,42 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
     #[cfg(feature = "asymmetric")]
     pub fn jwks_route(mut self) -> Self {
         self.jwks_route = true;
+        self
+    }
+
+    /// Also accepts the tokens of an OpenID Connect issuer (Google, Keycloak, Auth0, Entra
+    /// ID), verified with its cached keys (see [`Issuer`](crate::Issuer)), as tokens of the
+    /// entity `E`: found by the token's `sub` as its id, or by its verified email through
+    /// [`Entity::load_by_claim`](crate::Entity::load_by_claim). `E` must be registered with
+    /// [`entity`](Self::entity) too.
+    ///
+    /// ```no_run
+    /// # extern crate jwt_router_runtime as jwt_router;
+    /// # use jwt_router::{Entity, ExternalId, Issuer, JwtRoutes, StoreError};
+    /// # #[derive(Clone)] struct Db;
+    /// # struct User;
+    /// # impl Entity for User { const TABLE_NAME: &'static str = "users"; type Id = i64;
+    /// #   type Store = Db; fn id(&self) -> i64 { 1 }
+    /// #   async fn load(_: &Db, _: &i64) -> Result<Option<Self>, StoreError> { Ok(None) } }
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let google = Issuer::discover("https://accounts.google.com", "my-client-id").await?;
+    /// let jwt = JwtRoutes::<Db>::builder()
+    ///     .secret(std::env::var("SECRET_KEY")?)
+    ///     .entity::<User>()
+    ///     .issuer::<User>(google, ExternalId::VerifiedEmail)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "oidc")]
+    pub fn issuer<E: Entity>(mut self, issuer: crate::Issuer, id: crate::ExternalId) -> Self
+    where
+        E::Store: FromRef<S>,
+    {
+        self.issuers.push(crate::external::ExternalIssuer {
+            issuer,
+            table: E::TABLE_NAME,
+            id,
+        });
         self
     }
 
@@ -166,6 +204,15 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
         check_entities(&self.entities, &mut problems);
         let routes = table::select(&prefix, &self.modules);
         let tables: Vec<&'static str> = self.entities.iter().map(|reg| reg.table).collect();
+        #[cfg(feature = "oidc")]
+        for external in &self.issuers {
+            if !tables.contains(&external.table) {
+                problems.push(Problem::IssuerEntityNotRegistered {
+                    issuer: external.issuer.issuer().to_owned(),
+                    table: external.table,
+                });
+            }
+        }
         table::check::<S>(&routes, &tables, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError { problems });
@@ -199,6 +246,8 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
             keys,
             query_token: self.query_token,
             jwks_route: self.jwks_route,
+            #[cfg(feature = "oidc")]
+            issuers: self.issuers,
             policies,
             responder: self.responder,
         };
@@ -219,6 +268,8 @@ impl<S> JwtRoutesBuilder<S> {
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             query_token: false,
             jwks_route: false,
+            #[cfg(feature = "oidc")]
+            issuers: Vec::new(),
             modules: Vec::new(),
             entities: Vec::new(),
             responder: Responder::default(),

@@ -155,6 +155,13 @@ pub enum Problem {
         /// The declaration.
         route: Source,
     },
+    /// An external issuer maps its tokens to an entity that is not registered.
+    IssuerEntityNotRegistered {
+        /// The issuer.
+        issuer: String,
+        /// The entity's table.
+        table: &'static str,
+    },
     /// A handler takes another state type than the router's.
     StateMismatch {
         /// The declaration.
@@ -241,6 +248,11 @@ impl fmt::Display for Problem {
                 "{route} declares entity = \"{table}\", but no entity with that table is \
                  registered: add .entity::<{}>() to the builder",
                 entity_type.unwrap_or("YourType")
+            ),
+            Self::IssuerEntityNotRegistered { issuer, table } => write!(
+                f,
+                "the issuer {issuer} names entities of table \"{table}\", which is not \
+                 registered: add .entity::<..>() for it"
             ),
             Self::StateMismatch {
                 route,

@@ -21,8 +21,24 @@ pub(crate) struct Settings {
     pub(crate) query_token: bool,
     /// Whether `/.well-known/jwks.json` is served.
     pub(crate) jwks_route: bool,
+    /// External issuers whose tokens are accepted too.
+    #[cfg(feature = "oidc")]
+    pub(crate) issuers: Vec<crate::external::ExternalIssuer>,
     pub(crate) policies: Policies,
     pub(crate) responder: Responder,
+}
+
+impl Settings {
+    /// Verifies a token of ours or, when its key is not one of ours, of an external issuer.
+    pub(crate) fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        match self.keys.verify(token) {
+            #[cfg(feature = "oidc")]
+            Err(AuthError::UnknownKey) if !self.issuers.is_empty() => {
+                crate::external::verify(&self.issuers, token)
+            }
+            verified => verified,
+        }
+    }
 }
 
 /// Everything a request needs from jwt-router: the settings, and the entity loaders bound to
@@ -53,7 +69,7 @@ impl Context {
             return Ok(Some(claims.clone()));
         }
         let claims = match self.token(&parts.headers, parts.uri.query()) {
-            Ok(token) => self.settings.keys.verify(&token)?,
+            Ok(token) => self.settings.verify(&token)?,
             Err(AuthError::MissingToken) => return Ok(None),
             Err(err) => return Err(err),
         };

@@ -70,6 +70,18 @@ pub trait Entity: Sized + Send + Sync + 'static {
     fn is_active(&self) -> bool {
         true
     }
+
+    /// Loads the entity that an external issuer's token names by one of its claims rather than
+    /// by id, e.g. `claim` = `"email"` (see `JwtRoutesBuilder::issuer`): `Ok(None)` if none
+    /// has that value. Compare emails case-insensitively. The default finds none, so only
+    /// entities that implement it can be reached this way.
+    fn load_by_claim(
+        _store: &Self::Store,
+        _claim: &str,
+        _value: &str,
+    ) -> impl Future<Output = Result<Option<Self>, StoreError>> + Send {
+        std::future::ready(Ok(None))
+    }
 }
 
 /// The error an entity store returns from [`Entity::load`]; the request gets a 503.
@@ -152,7 +164,9 @@ async fn load_caller<E: Entity>(parts: &mut Parts) -> Result<Option<E>, Response
 }
 
 type Loaded = Result<Box<dyn Any + Send>, AuthError>;
-type Loader = Box<dyn Fn(&str) -> BoxFuture<'static, Loaded> + Send + Sync>;
+/// Loads by the token's `sub`: the entity's id, or with a claim name the value of that claim
+/// (an external issuer's token mapped by email, say).
+type Loader = Box<dyn Fn(Option<&'static str>, &str) -> BoxFuture<'static, Loaded> + Send + Sync>;
 
 /// An entity type registered with the builder, not yet tied to a state value.
 pub(crate) struct EntityReg<S> {
@@ -181,15 +195,24 @@ where
     E::Store: FromRef<S>,
 {
     let store = E::Store::from_ref(state);
-    Box::new(move |sub| {
+    Box::new(move |lookup, sub| {
         let store = store.clone();
-        let id = sub.parse::<E::Id>().ok();
+        let sub = sub.to_owned();
         Box::pin(async move {
-            let id = id.ok_or(AuthError::InvalidToken(
-                "the token's subject is not a valid id",
-            ))?;
             // A panicking store must not take the connection down with it.
-            let loaded = AssertUnwindSafe(E::load(&store, &id)).catch_unwind().await;
+            let loaded = match lookup {
+                None => {
+                    let id = sub.parse::<E::Id>().map_err(|_| {
+                        AuthError::InvalidToken("the token's subject is not a valid id")
+                    })?;
+                    AssertUnwindSafe(E::load(&store, &id)).catch_unwind().await
+                }
+                Some(claim) => {
+                    AssertUnwindSafe(E::load_by_claim(&store, claim, &sub))
+                        .catch_unwind()
+                        .await
+                }
+            };
             let Ok(loaded) = loaded else {
                 tracing::error!(table = E::TABLE_NAME, "entity store panicked");
                 return Err(AuthError::StorePanicked);
@@ -235,7 +258,7 @@ impl Entities {
                 "another type is registered for this entity's table",
             ));
         }
-        let entity = loader(&claims.sub).await?;
+        let entity = loader(claims.lookup(), &claims.sub).await?;
         entity
             .downcast::<E>()
             .map(|entity| *entity)

@@ -90,7 +90,7 @@ fn admit<B>(ctx: &Arc<Context>, hand_added: bool, req: &mut Request<B>) -> Resul
     );
     if policy == Policy::Authed {
         let token = ctx.token(req.headers(), req.uri().query())?;
-        let claims = ctx.settings.keys.verify(&token)?;
+        let claims = ctx.settings.verify(&token)?;
         if let Some(expected) = entity.filter(|table| *table != claims.table_name) {
             return Err(AuthError::WrongEntity {
                 expected,

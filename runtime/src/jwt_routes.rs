@@ -199,6 +199,6 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
 
     /// Verifies a token as the guard does and returns its claims.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        self.settings.keys.verify(token)
+        self.settings.verify(token)
     }
 }

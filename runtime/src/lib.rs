@@ -7,6 +7,8 @@ mod context;
 mod credentials;
 mod entity;
 mod error;
+#[cfg(feature = "oidc")]
+mod external;
 mod extract;
 mod guard;
 #[cfg(feature = "oidc")]
@@ -25,6 +27,8 @@ pub use builder::JwtRoutesBuilder;
 pub use config_error::{ConfigError, Problem, Source};
 pub use entity::{Authed, Entity, StoreError};
 pub use error::AuthError;
+#[cfg(feature = "oidc")]
+pub use external::ExternalId;
 pub use extract::Tokens;
 pub use guard::{Guard, GuardFuture, GuardLayer};
 #[cfg(feature = "oidc")]

@@ -47,6 +47,10 @@ pub struct Claims {
     /// The whole claims JSON, for [`get`](Self::get).
     #[serde(skip)]
     raw: Arc<str>,
+    /// For an external issuer's token mapped by a claim (`email`): that claim's name; `sub`
+    /// then holds its value, not an id.
+    #[serde(skip)]
+    lookup: Option<&'static str>,
 }
 
 /// The `aud` claim: one audience or several (RFC 7519 §4.1.3).
@@ -86,6 +90,38 @@ impl Claims {
         serde_json::from_str(&self.raw).map_err(|_| {
             AuthError::InvalidToken("the token's claims are not of the type the server reads")
         })
+    }
+
+    /// The claim `sub` holds, when it is not the entity's id (see the field).
+    pub(crate) fn lookup(&self) -> Option<&'static str> {
+        self.lookup
+    }
+
+    /// The claims of an external issuer's token, for the entity of `table`, found by `sub`
+    /// (its id, or the value of the `lookup` claim).
+    #[cfg(feature = "oidc")]
+    pub(crate) fn external(
+        issued: crate::IssuerClaims,
+        table: &'static str,
+        sub: String,
+        lookup: Option<&'static str>,
+    ) -> Self {
+        Self {
+            sub,
+            table_name: table.to_owned(),
+            iat: issued.iat.unwrap_or(0),
+            exp: issued.exp,
+            nbf: issued.nbf,
+            jti: issued
+                .raw
+                .get("jti")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            iss: Some(issued.iss),
+            aud: Some(Audience::Many(issued.aud)),
+            raw: Arc::from(Value::Object(issued.raw).to_string()),
+            lookup,
+        }
     }
 
     /// The application's own claims: every claim that is not one of [`Claims`]' fields.
@@ -246,6 +282,7 @@ impl TokenKeys {
             iss: self.issuer.clone(),
             aud: self.audience.clone().map(Audience::One),
             raw: Arc::from(""),
+            lookup: None,
         };
         let json = if custom.is_empty() {
             serde_json::to_vec(&claims)
@@ -469,6 +506,7 @@ mod tests {
             iss: None,
             aud: None,
             raw: Arc::from(""),
+            lookup: None,
         }
     }
 
