@@ -1,0 +1,137 @@
+//! The guard in-process, side by side with the same handler and no auth: `cargo bench --bench
+//! guard`. Each request goes through the service `axum::serve` runs per connection
+//! (`GuardedService`), with `tower::ServiceExt::oneshot` on a current-thread runtime.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::response::Response;
+use criterion::{Criterion, criterion_group, criterion_main};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jwt_router::{Entity, JwtRoutes, StoreError, authed, public};
+use tower::{Service, ServiceExt};
+
+const SECRET: &str = "a benchmark secret of at least thirty-two bytes";
+
+/// An entity loaded from memory: what the entity injection costs without a database.
+struct User;
+
+impl Entity for User {
+    const TABLE_NAME: &'static str = "users";
+    type Id = u64;
+    type Store = ();
+
+    fn id(&self) -> u64 {
+        1
+    }
+
+    async fn load(_: &(), _: &u64) -> Result<Option<Self>, StoreError> {
+        Ok(Some(User))
+    }
+}
+
+#[authed(GET, "/x")]
+async fn guarded() -> &'static str {
+    "x"
+}
+
+#[authed(GET, "/me", entity = "users")]
+async fn me(_user: User) -> &'static str {
+    "x"
+}
+
+#[public(GET, "/p")]
+async fn open() -> &'static str {
+    "x"
+}
+
+fn request(uri: &str, token: Option<&str>) -> Request<Body> {
+    let mut request = Request::builder().uri(uri);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    request.body(Body::empty()).expect("request")
+}
+
+fn expired_token() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let claims = serde_json::json!({
+        "sub": "1", "table_name": "users", "iat": now - 100, "exp": now - 10
+    });
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("signs")
+}
+
+/// Times `app` answering `uri` (with `token`), and checks the status once first.
+fn case<A>(
+    c: &mut Criterion,
+    name: &str,
+    app: &A,
+    uri: &str,
+    token: Option<&str>,
+    status: StatusCode,
+) where
+    A: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let answer = runtime.block_on(app.clone().oneshot(request(uri, token)));
+    assert_eq!(answer.map(|r| r.status()).ok(), Some(status), "{name}");
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            let response = runtime.block_on(app.clone().oneshot(request(uri, token)));
+            black_box(response.map(|r| r.status()))
+        })
+    });
+}
+
+fn guard(c: &mut Criterion) {
+    let jwt = JwtRoutes::<()>::builder()
+        .secret(SECRET)
+        .entity::<User>()
+        .module(module_path!())
+        .build()
+        .expect("valid configuration");
+    let token = jwt.create_token::<User>(&1).expect("signs");
+    let forged = format!("{}x", &token[..token.len() - 1]);
+    let expired = expired_token();
+    let app = jwt.router(()).into_service();
+    let plain = Router::new().route("/x", axum::routing::get(|| async { "x" }));
+    let ok = StatusCode::OK;
+    let refused = StatusCode::UNAUTHORIZED;
+    case(c, "no auth (plain axum)", &plain, "/x", Some(&token), ok);
+    case(c, "guarded, valid token", &app, "/x", Some(&token), ok);
+    case(
+        c,
+        "guarded, valid token + entity",
+        &app,
+        "/me",
+        Some(&token),
+        ok,
+    );
+    case(c, "public route, no token", &app, "/p", None, ok);
+    case(c, "refused: no token", &app, "/x", None, refused);
+    case(
+        c,
+        "refused: forged signature",
+        &app,
+        "/x",
+        Some(&forged),
+        refused,
+    );
+    case(c, "refused: expired", &app, "/x", Some(&expired), refused);
+}
+
+criterion_group!(benches, guard);
+criterion_main!(benches);
