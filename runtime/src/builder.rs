@@ -11,7 +11,7 @@ use crate::config_error::{ConfigError, Problem};
 use crate::context::Settings;
 use crate::entity::EntityReg;
 use crate::error::{AuthError, Responder};
-use crate::guard::{Policies, Rule};
+use crate::guard::{AUTHED, Policies, Rule};
 use crate::jwt_routes::{JWKS_PATH, JwtRoutes};
 use crate::keys::Key;
 use crate::table::{self, Method, Policy};
@@ -175,13 +175,15 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
             let rule = Rule {
                 policy: route.decl.policy,
                 entity: route.decl.entity,
+                roles: route.decl.roles,
+                scopes: route.decl.scopes,
             };
             policies.insert(&route.path, route.decl.method, rule);
         }
         if self.jwks_route {
             let rule = Rule {
                 policy: Policy::Ignored,
-                entity: None,
+                ..AUTHED
             };
             policies.insert(JWKS_PATH, Method::Get, rule);
         }

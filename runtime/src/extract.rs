@@ -10,7 +10,7 @@ use crate::Entity;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::router::MintedToken;
-use crate::token::Claims;
+use crate::token::{Claims, Grants};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -76,7 +76,15 @@ impl Tokens {
     /// A fresh token for the entity `E` with this id; [`AuthError::UnregisteredEntity`] if `E`
     /// is not registered with the builder.
     pub fn create_token<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
-        self.minted(self.ctx.settings.keys.issue_for::<E>(id, Map::new()))
+        let grants = Grants::default();
+        self.minted(self.ctx.settings.keys.issue_for::<E>(id, grants, Map::new()))
+    }
+
+    /// A fresh token for `entity` carrying its [`roles`](Entity::roles) and
+    /// [`scopes`](Entity::scopes), which routes declared with `roles = [..]` or
+    /// `scopes = [..]` require. [`create_token`](Self::create_token) mints none.
+    pub fn create_token_for<E: Entity>(&self, entity: &E) -> Result<String, AuthError> {
+        self.minted(self.ctx.settings.keys.issue_entity(entity))
     }
 
     /// A fresh token for `E` carrying the application's own claims (a struct or map that
@@ -89,7 +97,10 @@ impl Tokens {
     ) -> Result<String, AuthError> {
         self.minted(
             custom_claims(custom)
-                .and_then(|custom| self.ctx.settings.keys.issue_for::<E>(id, custom)),
+                .and_then(|custom| {
+                    let grants = Grants::default();
+                    self.ctx.settings.keys.issue_for::<E>(id, grants, custom)
+                }),
         )
     }
 
