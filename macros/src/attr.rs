@@ -373,7 +373,11 @@ fn parse_grant(argument: &Named, errors: &mut Errors) -> Option<Grant> {
             format!(
                 "`{key} = []` lists no {what}: name at least one, like `{key} = [\"{}\"]`, \
                  or remove `{key}` to admit any valid token",
-                if key == "roles" { "admin" } else { "books:write" }
+                if key == "roles" {
+                    "admin"
+                } else {
+                    "books:write"
+                }
             ),
         );
         return None;
@@ -682,11 +686,21 @@ mod tests {
     fn roles_and_scopes_are_lists_of_scope_tokens() {
         let args = parse_all(
             Policy::Authed,
-            quote!(GET, "/x", roles = ["admin", "editor",], scopes = ["books:write"]),
+            quote!(
+                GET,
+                "/x",
+                roles = ["admin", "editor",],
+                scopes = ["books:write"]
+            ),
         )
         .expect("valid");
         let names = |grant: Option<Grant>| -> Vec<String> {
-            grant.expect("given").names.iter().map(LitStr::value).collect()
+            grant
+                .expect("given")
+                .names
+                .iter()
+                .map(LitStr::value)
+                .collect()
         };
         assert_eq!(names(args.roles), ["admin", "editor"]);
         assert_eq!(names(args.scopes), ["books:write"]);
@@ -707,8 +721,14 @@ mod tests {
         let error = error_of(Policy::Public, quote!(GET, "/x", roles = ["admin"]));
         assert!(error.contains("no roles to check"), "{error}");
         let error = error_of(Policy::Ignored, quote!(GET, "/x", scopes = ["a"]));
-        assert!(error.contains("`#[ignored]` routes take no token"), "{error}");
-        for (bad, count) in [(quote!(["a", "a", "", "b c"]), 3), (quote!(["ok", 1, x]), 2)] {
+        assert!(
+            error.contains("`#[ignored]` routes take no token"),
+            "{error}"
+        );
+        for (bad, count) in [
+            (quote!(["a", "a", "", "b c"]), 3),
+            (quote!(["ok", 1, x]), 2),
+        ] {
             let error = parse_all(Policy::Authed, quote!(GET, "/x", roles = #bad))
                 .err()
                 .expect("refused");

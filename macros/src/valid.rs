@@ -407,8 +407,14 @@ mod tests {
             ),
         );
         assert_eq!(errors.len(), 2, "{errors:#?}");
-        assert!(errors[0].starts_with("`roles` are checked by the guard"), "{errors:?}");
-        assert!(errors[1].starts_with("`scopes` are checked by the guard"), "{errors:?}");
+        assert!(
+            errors[0].starts_with("`roles` are checked by the guard"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].starts_with("`scopes` are checked by the guard"),
+            "{errors:?}"
+        );
         let declaration = declare(
             Policy::Authed,
             quote!(GET, "/x", roles = ["admin"]),

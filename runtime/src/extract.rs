@@ -77,7 +77,12 @@ impl Tokens {
     /// is not registered with the builder.
     pub fn create_token<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
         let grants = Grants::default();
-        self.minted(self.ctx.settings.keys.issue_for::<E>(id, grants, Map::new()))
+        self.minted(
+            self.ctx
+                .settings
+                .keys
+                .issue_for::<E>(id, grants, Map::new()),
+        )
     }
 
     /// A fresh token for `entity` carrying its [`roles`](Entity::roles) and
@@ -95,13 +100,10 @@ impl Tokens {
         id: &E::Id,
         custom: &T,
     ) -> Result<String, AuthError> {
-        self.minted(
-            custom_claims(custom)
-                .and_then(|custom| {
-                    let grants = Grants::default();
-                    self.ctx.settings.keys.issue_for::<E>(id, grants, custom)
-                }),
-        )
+        self.minted(custom_claims(custom).and_then(|custom| {
+            let grants = Grants::default();
+            self.ctx.settings.keys.issue_for::<E>(id, grants, custom)
+        }))
     }
 
     /// A fresh token for the caller's own entity, with the caller's custom claims;

@@ -308,7 +308,12 @@ impl TokenKeys {
             roles: claims.roles.clone(),
             scope: claims.scope.clone(),
         };
-        self.issue(&claims.table_name, claims.sub.clone(), grants, claims.custom())
+        self.issue(
+            &claims.table_name,
+            claims.sub.clone(),
+            grants,
+            claims.custom(),
+        )
     }
 
     /// Verifies `token` strictly and returns its claims. Each part is decoded once, cheap
@@ -578,7 +583,9 @@ mod tests {
     #[test]
     fn signature_must_be_exact_in_length_and_bytes() {
         let keys = keys();
-        let token = keys.issue("users", "1".into(), Grants::default(), Map::new()).expect("signs");
+        let token = keys
+            .issue("users", "1".into(), Grants::default(), Map::new())
+            .expect("signs");
         assert_eq!(keys.verify(&token).map(|c| c.sub), Ok("1".to_owned()));
         let (signed, signature) = token.rsplit_once('.').expect("three segments");
         let decoded = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
@@ -598,7 +605,11 @@ mod tests {
         let keys = keys();
         let mut custom = Map::new();
         custom.insert("plan".into(), Value::from("gold"));
-        let first = keys.verify(&keys.issue("users", "1".into(), Grants::default(), custom).expect("signs"));
+        let first = keys.verify(
+            &keys
+                .issue("users", "1".into(), Grants::default(), custom)
+                .expect("signs"),
+        );
         let first = first.expect("verifies");
         let renewed = keys
             .verify(&keys.renew(&first).expect("renews"))
@@ -617,7 +628,12 @@ mod tests {
         for name in REGISTERED {
             let mut custom = Map::new();
             custom.insert(name.into(), Value::from(1));
-            assert!(keys().issue("users", "1".into(), Grants::default(), custom).is_err(), "{name}");
+            assert!(
+                keys()
+                    .issue("users", "1".into(), Grants::default(), custom)
+                    .is_err(),
+                "{name}"
+            );
         }
     }
 
