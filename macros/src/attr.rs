@@ -350,13 +350,20 @@ fn parse_grant(argument: &Named, errors: &mut Errors) -> Option<Grant> {
         } else if names.iter().any(|earlier| earlier.value() == value) {
             Some(format!("the {what} `{value}` is listed twice: keep one"))
         } else {
-            value.chars().find(|c| !is_scope_char(*c)).map(|c| {
-                format!(
+            value.chars().find(|c| !is_scope_char(*c)).map(|c| match c {
+                ' ' => format!(
+                    "a {what} cannot hold a space (RFC 6749 §3.3): for two, write \
+                     `{key} = [\"a\", \"b\"]`"
+                ),
+                c => format!(
                     "`{}` cannot be in a {what}: roles and scopes are RFC 6749 §3.3 scope \
-                     tokens, printable ASCII without spaces, `\"` or `\\` (write \
-                     `{key} = [\"a\", \"b\"]` for two)",
-                    c.escape_default()
-                )
+                     tokens, printable ASCII except space, `\"` and `\\`",
+                    if c.is_ascii_graphic() {
+                        c.to_string()
+                    } else {
+                        c.escape_unicode().to_string()
+                    }
+                ),
             })
         };
         match problem {
@@ -709,7 +716,7 @@ mod tests {
         let error = error_of(Policy::Authed, quote!(GET, "/x", roles = ["a", "b", "a"]));
         assert!(error.contains("the role `a` is listed twice"), "{error}");
         let error = error_of(Policy::Authed, quote!(GET, "/x", scopes = ["books write"]));
-        assert!(error.contains("` ` cannot be in a scope"), "{error}");
+        assert!(error.contains("a scope cannot hold a space"), "{error}");
         let error = error_of(Policy::Authed, quote!(GET, "/x", scopes = ["é"]));
         assert!(error.contains("`\\u{e9}` cannot be in a scope"), "{error}");
         let error = error_of(Policy::Authed, quote!(GET, "/x", roles = [""]));
