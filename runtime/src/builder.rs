@@ -37,6 +37,8 @@ pub struct JwtRoutesBuilder<S> {
     modules: Vec<String>,
     entities: Vec<EntityReg<S>>,
     responder: Responder,
+    /// Warn at build about authed routes without roles, in an app that uses roles.
+    audit_roles: bool,
 }
 
 impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
@@ -143,6 +145,15 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
         self
     }
 
+    /// Once an app declares roles or scopes on some routes, an authed route without any is
+    /// more often forgotten than meant: with this, [`build`](Self::build) logs a warning
+    /// (`tracing`, target `jwt_router::audit`) for each such route, with its source. Off by
+    /// default, and silent in an app that declares no roles.
+    pub fn audit_roles(mut self) -> Self {
+        self.audit_roles = true;
+        self
+    }
+
     /// Renders rejections with your own response instead of the JSON default. A 401 your
     /// renderer returns without `WWW-Authenticate` gets the RFC 6750 challenge added.
     pub fn error_response(
@@ -169,6 +180,19 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
         table::check::<S>(&routes, &tables, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError { problems });
+        }
+        if self.audit_roles {
+            for route in table::without_roles(&routes) {
+                let (file, line) = (route.decl.file, route.decl.line);
+                tracing::warn!(
+                    target: "jwt_router::audit",
+                    method = %route.decl.method,
+                    path = %route.path,
+                    handler = route.decl.handler,
+                    source = %format_args!("{file}:{line}"),
+                    "jwt-router: an authed route declares no roles or scopes, in an app that uses them"
+                );
+            }
         }
         let mut policies = Policies::default();
         for route in &routes {
@@ -224,6 +248,7 @@ impl<S> JwtRoutesBuilder<S> {
             modules: Vec::new(),
             entities: Vec::new(),
             responder: Responder::default(),
+            audit_roles: false,
         }
     }
 }

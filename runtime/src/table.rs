@@ -352,6 +352,19 @@ pub(crate) fn check<S: 'static>(
     }
 }
 
+/// The authed routes that declare neither roles nor scopes, when another route declares some;
+/// none in an app without roles.
+pub(crate) fn without_roles(routes: &[MountedRoute]) -> Vec<&MountedRoute> {
+    let granted = |decl: &RouteDecl| !decl.roles.is_empty() || !decl.scopes.is_empty();
+    if !routes.iter().any(|route| granted(route.decl)) {
+        return Vec::new();
+    }
+    routes
+        .iter()
+        .filter(|route| route.decl.policy == Policy::Authed && !granted(route.decl))
+        .collect()
+}
+
 /// Paths axum's router (matchit) can't hold side by side, e.g. `/users/{id}` and `/users/{name}`:
 /// axum would panic when mounting them, so they are reported here with their locations.
 fn check_conflicts(routes: &[MountedRoute], problems: &mut Vec<Problem>) {

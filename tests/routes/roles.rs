@@ -1,7 +1,9 @@
 //! Roles and scopes on the attribute: decided by the guard from the token, before the route's
 //! extractors, store or body.
 
+use std::io::{self, Write};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::body::Body;
@@ -430,5 +432,68 @@ fn the_route_table_prints_roles_and_scopes() {
             "books:read",
             "books:write"
         ]
+    );
+}
+
+/// The log lines `build` writes with `configure`.
+fn build_logs(
+    configure: impl FnOnce() -> Result<JwtRoutes<Db>, jwt_router::ConfigError>,
+) -> String {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().expect("unpoisoned").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || configure().expect("valid configuration"));
+    let bytes = buffer.0.lock().expect("unpoisoned").clone();
+    String::from_utf8(bytes).expect("UTF-8 logs")
+}
+
+fn builder(module: &str) -> jwt_router::JwtRoutesBuilder<Db> {
+    JwtRoutes::builder()
+        .secret(SECRET)
+        .entity::<Member>()
+        .entity::<Staff>()
+        .module(module)
+}
+
+#[test]
+fn the_role_audit_warns_about_authed_routes_without_roles_when_asked() {
+    let logs = build_logs(|| builder(module_path!()).audit_roles().build());
+    let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{logs}");
+    assert!(
+        warnings[0].contains("an authed route declares no roles or scopes")
+            && warnings[0].contains("path=/renew")
+            && warnings[0].contains("handler=\"renew\"")
+            && warnings[0].contains("tests/routes/roles.rs:"),
+        "{logs}"
+    );
+    assert_eq!(build_logs(|| builder(module_path!()).build()), "");
+    // An app without roles has nothing to audit.
+    let plain = builder("routes::tokens")
+        .build()
+        .expect("valid configuration");
+    assert!(
+        plain
+            .route_table()
+            .iter()
+            .any(|r| r.policy == jwt_router::Policy::Authed)
+    );
+    assert_eq!(
+        build_logs(|| builder("routes::tokens").audit_roles().build()),
+        ""
     );
 }
