@@ -106,7 +106,9 @@ impl Tokens {
         }))
     }
 
-    /// A fresh token for the caller's own entity, with the caller's custom claims;
+    /// A fresh token for the caller's own entity, with the caller's roles, scopes and custom
+    /// claims as they are (not re-read from the entity: see
+    /// [`create_token_for`](Self::create_token_for) to drop a revoked role);
     /// [`AuthError::MissingToken`] on a route the caller reached without a token.
     pub fn update_token(&self) -> Result<String, AuthError> {
         let caller = self.caller.as_ref().ok_or(AuthError::MissingToken)?;

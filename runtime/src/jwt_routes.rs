@@ -205,8 +205,8 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
             .issue_for::<E>(id, Grants::default(), custom)
     }
 
-    /// A fresh token for the same entity as `claims`, with its custom claims and a new expiry
-    /// (flask's `update_token`).
+    /// A fresh token for the same entity as `claims`, with its roles, scopes and custom claims
+    /// and a new expiry (flask's `update_token`).
     pub fn update_token(&self, claims: &Claims) -> Result<String, AuthError> {
         self.settings.keys.renew(claims)
     }
