@@ -263,6 +263,32 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn claims(roles: serde_json::Value, scope: serde_json::Value) -> Claims {
+        let claims = serde_json::json!({
+            "sub": "1", "table_name": "users", "iat": 0, "exp": 1, "roles": roles, "scope": scope,
+        });
+        serde_json::from_value(claims).expect("claims")
+    }
+
+    #[test]
+    fn roles_are_any_of_and_scopes_all_of_matched_exactly() {
+        let rule = Rule {
+            roles: &["admin", "editor"],
+            scopes: &["a", "b"],
+            ..AUTHED
+        };
+        let null = serde_json::Value::Null;
+        assert!(rule.grants(&claims(json!(["editor"]), json!("b a"))));
+        assert!(rule.grants(&claims(json!(["x", "admin"]), json!("c  a b"))));
+        assert!(!rule.grants(&claims(json!(["admin"]), json!("a"))));
+        assert!(!rule.grants(&claims(json!(["admin"]), json!("ab"))));
+        assert!(!rule.grants(&claims(json!(["administrator"]), json!("a b"))));
+        assert!(!rule.grants(&claims(null.clone(), json!("a b"))));
+        assert!(!rule.grants(&claims(json!(["admin"]), null.clone())));
+        assert!(AUTHED.grants(&claims(null.clone(), null)));
+    }
 
     #[test]
     fn head_follows_get_and_unknown_routes_are_authed() {
