@@ -870,7 +870,37 @@ async fn list_users_is_403_for_a_non_admin() {
     let (_db, server) = start().await;
     let (_, token) = server.user("Ann", "ann@example.com").await;
     let answer = server.get("/api/v1/users", Some(&token)).await;
-    answer.assert_error(StatusCode::FORBIDDEN, "not_admin");
+    answer.assert_error(StatusCode::FORBIDDEN, "insufficient_scope");
+    assert_eq!(
+        answer.headers[WWW_AUTHENTICATE],
+        "Bearer error=\"insufficient_scope\", scope=\"admin\""
+    );
+}
+
+#[tokio::test]
+async fn the_admin_role_comes_with_a_login_token_and_its_renewal() {
+    let (_db, server) = start().await;
+    let body = json!({ "name": "Boss", "email": ADMIN_EMAIL, "password": PASSWORD });
+    let registered = server.post("/api/v1/users", None, body).await;
+    assert_eq!(registered.status, StatusCode::CREATED, "{registered:?}");
+    let body = json!({ "email": ADMIN_EMAIL, "password": PASSWORD });
+    let login = server.post("/api/v1/users/login", None, body).await;
+    assert_eq!(login.status, StatusCode::OK, "{login:?}");
+    let me = server.get("/api/v1/users/me", Some(&login.token())).await;
+    assert_eq!(me.status, StatusCode::OK, "{me:?}");
+    for token in [login.token(), me.token()] {
+        let list = server.get("/api/v1/users", Some(&token)).await;
+        assert_eq!(list.status, StatusCode::OK, "{list:?}");
+        assert_eq!(list.body["data"][0]["email"], ADMIN_EMAIL);
+    }
+}
+
+#[tokio::test]
+async fn a_teacher_token_on_the_users_list_is_403_wrong_entity() {
+    let (_db, server) = start().await;
+    let token = server.teacher("Tess", "tess@example.com").await;
+    let answer = server.get("/api/v1/users", Some(&token)).await;
+    answer.assert_error(StatusCode::FORBIDDEN, "wrong_entity");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -72,6 +72,11 @@ async fn me(member: Member, claims: Claims) -> String {
     format!("{} {} via {:?}", member.id, member.email, claims.iss)
 }
 
+#[authed(GET, "/admin", entity = "members", roles = ["admin"])]
+async fn admin(member: Member) -> String {
+    format!("admin {}", member.id)
+}
+
 fn members() -> Members {
     Members(Arc::new(HashMap::from([
         (1, "ada@example.com".to_owned()),
@@ -268,5 +273,22 @@ fn an_issuer_for_an_unregistered_entity_fails_at_startup() {
             }]
         ),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn roles_in_an_issuer_token_grant_nothing() {
+    let provider = FakeProvider::start().await.expect("provider");
+    let jwt = routes(issuer(&provider).await, ExternalId::Subject);
+    let mut claims = provider.claims(AUDIENCE, "1");
+    claims["roles"] = json!(["admin"]);
+    claims["scope"] = json!("admin");
+    let token = provider.sign(&provider.first_kid(), &claims);
+    let app = jwt.router(members());
+    assert_eq!(get(&app, "/me", Some(&token)).await.status, StatusCode::OK);
+    let reply = get(&app, "/admin", Some(&token)).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
     );
 }

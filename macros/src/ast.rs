@@ -41,14 +41,17 @@ impl Policy {
     /// The named arguments the attribute takes.
     pub(crate) fn keys(self) -> &'static [&'static str] {
         match self {
-            Self::Authed => &["entity", "state"],
+            Self::Authed => &["entity", "roles", "scopes", "state"],
             Self::Public | Self::Ignored => &["state"],
         }
     }
 
     pub(crate) fn keys_help(self) -> &'static str {
         match self {
-            Self::Authed => "`entity = \"table\"` and `state = Type`",
+            Self::Authed => {
+                "`roles = [\"role\"]`, `scopes = [\"scope\"]`, `entity = \"table\"` and \
+                 `state = Type`"
+            }
             Self::Public | Self::Ignored => "`state = Type`",
         }
     }
@@ -106,6 +109,15 @@ pub(crate) struct Args {
     pub(crate) route: Option<Route>,
     pub(crate) entity: Option<LitStr>,
     pub(crate) state: Option<Type>,
+    pub(crate) roles: Option<Grant>,
+    pub(crate) scopes: Option<Grant>,
+}
+
+/// `roles = ["a", "b"]` or `scopes = [..]`: the key, for errors, and the names, each checked
+/// to be a non-empty RFC 6749 §3.3 scope token, listed once.
+pub(crate) struct Grant {
+    pub(crate) key: Ident,
+    pub(crate) names: Vec<LitStr>,
 }
 
 /// The annotated function; its body stays unparsed tokens.

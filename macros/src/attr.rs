@@ -1,4 +1,5 @@
-//! Parsing the attribute's arguments: `METHOD, "/path", entity = "..", state = Ty`.
+//! Parsing the attribute's arguments: `METHOD, "/path", entity = "..", roles = [".."],
+//! scopes = [".."], state = Ty`.
 //!
 //! A scanner splits the arguments at top-level commas into positional and `key = value`
 //! ones, so one malformed argument is reported without hiding the errors in the others; then
@@ -8,7 +9,7 @@ use proc_macro2::{Delimiter, Ident, Punct, Spacing, Span, TokenStream, TokenTree
 use syn::ext::IdentExt;
 use syn::{Lit, LitStr, Type};
 
-use crate::ast::{Args, Method, Policy, Route};
+use crate::ast::{Args, Grant, Method, Policy, Route};
 use crate::errors::{Errors, did_you_mean};
 use crate::route_path;
 
@@ -16,11 +17,13 @@ use crate::route_path;
 pub(crate) fn parse(policy: Policy, tokens: TokenStream, errors: &mut Errors) -> Args {
     let scanned = scan(policy, tokens, errors);
     let route = parse_route(policy, &scanned, errors);
-    let (entity, state) = parse_named(policy, &scanned.named, errors);
+    let named = parse_named(policy, &scanned.named, errors);
     Args {
         route,
-        entity,
-        state,
+        entity: named.entity,
+        state: named.state,
+        roles: named.roles,
+        scopes: named.scopes,
     }
 }
 
@@ -174,10 +177,11 @@ fn extra_argument(policy: Policy, tokens: &TokenStream) -> String {
 }
 
 fn needs_a_value(key: &str) -> String {
-    let example = if key == "entity" {
-        "\"users\""
-    } else {
-        "AppState"
+    let example = match key {
+        "entity" => "\"users\"",
+        "roles" => "[\"admin\"]",
+        "scopes" => "[\"books:write\"]",
+        _ => "AppState",
     };
     format!("`{key}` needs a value: `{key} = {example}`")
 }
@@ -252,14 +256,18 @@ fn parse_path(tokens: &TokenStream, errors: &mut Errors) -> Option<LitStr> {
     None
 }
 
-/// The named arguments: `entity` and `state`.
-fn parse_named(
-    policy: Policy,
-    named: &[Named],
-    errors: &mut Errors,
-) -> (Option<LitStr>, Option<Type>) {
-    let mut entity = None;
-    let mut state = None;
+/// The named arguments' values, each `None` when absent or refused.
+#[derive(Default)]
+struct NamedArgs {
+    entity: Option<LitStr>,
+    state: Option<Type>,
+    roles: Option<Grant>,
+    scopes: Option<Grant>,
+}
+
+/// The named arguments: `entity`, `roles`, `scopes` and `state`.
+fn parse_named(policy: Policy, named: &[Named], errors: &mut Errors) -> NamedArgs {
+    let mut args = NamedArgs::default();
     let mut named_route_reported = false;
     for (i, argument) in named.iter().enumerate() {
         let key = argument.key();
@@ -275,8 +283,13 @@ fn parse_named(
             "entity" if policy != Policy::Authed => {
                 errors.spanned(&argument.tokens, entity_without_token(policy));
             }
-            "entity" => entity = errors.take(parse_entity(&argument.value)),
-            "state" => state = errors.take(parse_state(&argument.value)),
+            "entity" => args.entity = errors.take(parse_entity(&argument.value)),
+            "roles" | "scopes" if policy != Policy::Authed => {
+                errors.spanned(&argument.tokens, grant_without_token(policy, &key));
+            }
+            "roles" => args.roles = parse_grant(argument, errors),
+            "scopes" => args.scopes = parse_grant(argument, errors),
+            "state" => args.state = errors.take(parse_state(&argument.value)),
             // One error for both: it shows the whole corrected attribute.
             "method" | "path" if named_route_reported => {}
             "method" | "path" => {
@@ -286,7 +299,105 @@ fn parse_named(
             _ => errors.spanned(&argument.key, unknown_key(policy, &key)),
         }
     }
-    (entity, state)
+    args
+}
+
+fn grant_without_token(policy: Policy, key: &str) -> String {
+    format!(
+        "`#[{}]` routes take no token, so the guard has no {key} to check: remove `{key} = ..`, \
+         or declare the route with `#[authed(GET, \"/path\", {key} = [..])]`",
+        policy.name()
+    )
+}
+
+/// `roles = ["a", "b"]`: a bracketed list of string literals, each a scope token (RFC 6749
+/// §3.3), none twice. Every bad element is reported; `None` if any was.
+fn parse_grant(argument: &Named, errors: &mut Errors) -> Option<Grant> {
+    let key = argument.key();
+    let what = key.trim_end_matches('s');
+    let group = match single(&argument.value) {
+        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Bracket => group,
+        _ => {
+            let written = single_lit_str(&argument.value)
+                .map_or_else(|| format!("\"{what}\""), |lit| format!("{:?}", lit.value()));
+            errors.spanned(
+                &argument.value,
+                format!("`{key}` takes a list of strings: `{key} = [{written}]`"),
+            );
+            return None;
+        }
+    };
+    let mut names: Vec<LitStr> = Vec::new();
+    let mut refused = false;
+    for segment in split_at_commas(group.stream()) {
+        let tokens: TokenStream = segment.tokens.into_iter().collect();
+        let Some(lit) = single_lit_str(&tokens) else {
+            let message = if tokens.is_empty() {
+                format!("expected a {what} before this `,`")
+            } else {
+                format!("each {what} is a string literal: `{key} = [\"{what}\"]`")
+            };
+            match (tokens.is_empty(), &segment.comma) {
+                (true, Some(comma)) => errors.spanned(comma, message),
+                _ => errors.spanned(&tokens, message),
+            }
+            refused = true;
+            continue;
+        };
+        let value = lit.value();
+        let problem = if value.is_empty() {
+            Some(format!("a {what} cannot be empty"))
+        } else if names.iter().any(|earlier| earlier.value() == value) {
+            Some(format!("the {what} `{value}` is listed twice: keep one"))
+        } else {
+            value.chars().find(|c| !is_scope_char(*c)).map(|c| match c {
+                ' ' => format!(
+                    "a {what} cannot hold a space (RFC 6749 §3.3): for two, write \
+                     `{key} = [\"a\", \"b\"]`"
+                ),
+                c => format!(
+                    "`{}` cannot be in a {what}: roles and scopes are RFC 6749 §3.3 scope \
+                     tokens, printable ASCII except space, `\"` and `\\`",
+                    if c.is_ascii_graphic() {
+                        c.to_string()
+                    } else {
+                        c.escape_unicode().to_string()
+                    }
+                ),
+            })
+        };
+        match problem {
+            Some(message) => {
+                errors.spanned(&lit, message);
+                refused = true;
+            }
+            None => names.push(lit),
+        }
+    }
+    if names.is_empty() && !refused {
+        errors.spanned(
+            &group,
+            format!(
+                "`{key} = []` lists no {what}: name at least one, like `{key} = [\"{}\"]`, \
+                 or remove `{key}` to admit any valid token",
+                if key == "roles" {
+                    "admin"
+                } else {
+                    "books:write"
+                }
+            ),
+        );
+        return None;
+    }
+    (!refused).then(|| Grant {
+        key: argument.key.clone(),
+        names,
+    })
+}
+
+/// RFC 6749 §3.3's `NQCHAR`: `%x21 / %x23-5B / %x5D-7E`.
+fn is_scope_char(c: char) -> bool {
+    matches!(c, '\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e')
 }
 
 fn entity_without_token(policy: Policy) -> String {
@@ -576,6 +687,60 @@ mod tests {
         assert!(error.contains("state type"), "{error}");
         let error = error_of(Policy::Authed, quote!(GET, "/x", state));
         assert!(error.contains("`state` needs a value"), "{error}");
+    }
+
+    #[test]
+    fn roles_and_scopes_are_lists_of_scope_tokens() {
+        let args = parse_all(
+            Policy::Authed,
+            quote!(
+                GET,
+                "/x",
+                roles = ["admin", "editor",],
+                scopes = ["books:write"]
+            ),
+        )
+        .expect("valid");
+        let names = |grant: Option<Grant>| -> Vec<String> {
+            grant
+                .expect("given")
+                .names
+                .iter()
+                .map(LitStr::value)
+                .collect()
+        };
+        assert_eq!(names(args.roles), ["admin", "editor"]);
+        assert_eq!(names(args.scopes), ["books:write"]);
+        let error = error_of(Policy::Authed, quote!(GET, "/x", roles = []));
+        assert!(error.contains("`roles = []` lists no role"), "{error}");
+        let error = error_of(Policy::Authed, quote!(GET, "/x", roles = ["a", "b", "a"]));
+        assert!(error.contains("the role `a` is listed twice"), "{error}");
+        let error = error_of(Policy::Authed, quote!(GET, "/x", scopes = ["books write"]));
+        assert!(error.contains("a scope cannot hold a space"), "{error}");
+        let error = error_of(Policy::Authed, quote!(GET, "/x", scopes = ["é"]));
+        assert!(error.contains("`\\u{e9}` cannot be in a scope"), "{error}");
+        let error = error_of(Policy::Authed, quote!(GET, "/x", roles = [""]));
+        assert!(error.contains("a role cannot be empty"), "{error}");
+        let error = error_of(Policy::Authed, quote!(GET, "/x", roles = "admin"));
+        assert!(error.contains("`roles = [\"admin\"]`"), "{error}");
+        let error = error_of(Policy::Authed, quote!(GET, "/x", roles = [admin]));
+        assert!(error.contains("each role is a string literal"), "{error}");
+        let error = error_of(Policy::Public, quote!(GET, "/x", roles = ["admin"]));
+        assert!(error.contains("no roles to check"), "{error}");
+        let error = error_of(Policy::Ignored, quote!(GET, "/x", scopes = ["a"]));
+        assert!(
+            error.contains("`#[ignored]` routes take no token"),
+            "{error}"
+        );
+        for (bad, count) in [
+            (quote!(["a", "a", "", "b c"]), 3),
+            (quote!(["ok", 1, x]), 2),
+        ] {
+            let error = parse_all(Policy::Authed, quote!(GET, "/x", roles = #bad))
+                .err()
+                .expect("refused");
+            assert_eq!(error.into_iter().count(), count, "{bad}");
+        }
     }
 
     #[test]

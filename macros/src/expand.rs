@@ -240,6 +240,8 @@ fn route_items(private: &TokenStream, declaration: &Declaration, route: &Route) 
     let Declaration {
         policy,
         entity,
+        roles,
+        scopes,
         state,
         handler,
         ..
@@ -315,6 +317,8 @@ fn route_items(private: &TokenStream, declaration: &Declaration, route: &Route) 
             policy: #private::Policy::#policy_variant,
             entity: #table,
             entity_type: #entity_type,
+            roles: &[#(#roles),*],
+            scopes: &[#(#scopes),*],
             handler: #handler_name,
             module: ::core::module_path!(),
             file: ::core::file!(),

@@ -199,6 +199,7 @@ pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[authed(METHOD, "/path")]
 /// #[authed(METHOD, "/path", entity = "table")]
 /// #[authed(METHOD, "/path", entity = "table", state = Type)]
+/// #[authed(METHOD, "/path", roles = [name, ..], scopes = [name, ..])]   with or without entity
 /// #[authed(entity = "table")]            a handler you mount yourself
 /// #[authed(entity = "table", state = Type)]
 ///
@@ -206,7 +207,19 @@ pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
 /// path   := an axum 0.8 route path: "/books", "/books/{id}", "/files/{*rest}"
 /// table  := the entity's `Entity::TABLE_NAME` (the token's `table_name` claim)
 /// Type   := the router's state type (default: the `T` of a `State<T>` parameter, else `()`)
+/// name   := a string literal, an RFC 6749 §3.3 scope token: printable ASCII except space,
+///           `"` and `\`; not empty, not listed twice
+/// roles  := the token's `roles` claim must hold ANY of them
+/// scopes := the token's `scope` claim must hold ALL of them
 /// ```
+///
+/// Named arguments come in any order. With both `roles` and `scopes`, a token needs both: one
+/// of the roles and every scope. So "admin or editor" is `roles = ["admin", "editor"]`, "read
+/// and write" is `scopes = ["books:read", "books:write"]`. The guard decides from the token
+/// before any extractor runs: a token without them gets 403 `insufficient_scope` and the route
+/// reads neither its store nor its body. Roles need a route, so they are refused on
+/// `#[authed(entity = "..")]` without one, and on `#[public]` and `#[ignored]`, which take no
+/// token.
 ///
 /// With `entity`, the first parameter is the entity (`user: User`); the other parameters are
 /// axum extractors as usual. The handler is renamed and wrapped: the wrapper keeps its name,
@@ -274,6 +287,19 @@ pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
 ///               parameter `Teacher` is the entity of table "teachers" (`Teacher::TABLE_NAME`): ...
 /// ```
 /// Fix: `entity = "teachers"`, or take a `User`.
+///
+/// Two scopes written as one:
+///
+/// ```compile_fail
+/// # use jwt_router::authed;
+/// #[authed(POST, "/books", scopes = ["books:read books:write"])]
+/// async fn create() {}
+/// # fn main() {}
+/// ```
+/// ```text
+/// error: a scope cannot hold a space (RFC 6749 §3.3): for two, write `scopes = ["a", "b"]`
+/// ```
+/// Fix: `scopes = ["books:read", "books:write"]`.
 ///
 /// The entity is not the first parameter:
 ///

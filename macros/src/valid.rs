@@ -4,7 +4,7 @@
 
 use syn::{FnArg, GenericArgument, GenericParam, LitStr, PatType, PathArguments, Safety, Type};
 
-use crate::ast::{Args, Handler, Policy, Route};
+use crate::ast::{Args, Grant, Handler, Policy, Route};
 use crate::errors::Errors;
 
 /// A handler declaration that expansion can turn into code without further checks.
@@ -15,6 +15,10 @@ pub(crate) struct Declaration {
     /// The handler's parameters in order (none is `self`); the first receives the entity.
     pub(crate) params: Vec<PatType>,
     pub(crate) entity: Option<Entity>,
+    /// `roles = [..]`: the token needs one of them; empty when not given.
+    pub(crate) roles: Vec<LitStr>,
+    /// `scopes = [..]`: the token needs all of them; empty when not given.
+    pub(crate) scopes: Vec<LitStr>,
     /// The router's state type: `state = T`, else the `T` of a `State<T>` parameter, else `()`.
     pub(crate) state: Type,
     pub(crate) handler: Handler,
@@ -39,6 +43,12 @@ pub(crate) fn validate(
     let entity = args
         .entity
         .and_then(|table| entity(table, &handler, &mut errors));
+    if args.route.is_none() {
+        for grant in args.roles.iter().chain(&args.scopes) {
+            errors.spanned(&grant.key, routeless_grant(&grant.key.to_string()));
+        }
+    }
+    let names = |grant: Option<Grant>| grant.map(|grant| grant.names).unwrap_or_default();
     let state = args
         .state
         .or_else(|| state_type(&handler).cloned())
@@ -48,9 +58,21 @@ pub(crate) fn validate(
         route: args.route,
         params,
         entity,
+        roles: names(args.roles),
+        scopes: names(args.scopes),
         state,
         handler,
     })
+}
+
+/// `#[authed(entity = "users", roles = [..])]`: the guard checks roles by the route table, and
+/// a handler mounted by hand has no row in it.
+fn routeless_grant(key: &str) -> String {
+    format!(
+        "`{key}` are checked by the guard on the route this attribute declares, and this handler \
+         declares none (you mount it yourself): add the method and path, like \
+         `#[authed(GET, \"/users\", entity = \"users\", {key} = [..])]`"
+    )
 }
 
 /// A second `#[public]`, `#[ignored]` or `#[authed]` on the same function.
@@ -373,6 +395,36 @@ mod tests {
             async fn h(Authed(u): Authed<User>) {}
         ));
         assert!(errors[0].contains("is the entity itself"), "{errors:?}");
+    }
+
+    #[test]
+    fn roles_need_a_route_the_guard_knows() {
+        let errors = errors_of(
+            Policy::Authed,
+            quote!(entity = "users", roles = ["admin"], scopes = ["a"]),
+            quote!(
+                async fn h(u: User) {}
+            ),
+        );
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("`roles` are checked by the guard"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].starts_with("`scopes` are checked by the guard"),
+            "{errors:?}"
+        );
+        let declaration = declare(
+            Policy::Authed,
+            quote!(GET, "/x", roles = ["admin"]),
+            quote!(
+                async fn h() {}
+            ),
+        )
+        .expect("valid");
+        assert_eq!(declaration.roles.len(), 1);
+        assert!(declaration.scopes.is_empty());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::config_error::{ConfigError, Problem};
 use crate::context::Settings;
 use crate::entity::EntityReg;
 use crate::error::{AuthError, Responder};
-use crate::guard::{Policies, Rule};
+use crate::guard::{AUTHED, Policies, Rule};
 use crate::jwt_routes::{JWKS_PATH, JwtRoutes};
 use crate::keys::Key;
 use crate::table::{self, Method, Policy};
@@ -39,6 +39,8 @@ pub struct JwtRoutesBuilder<S> {
     modules: Vec<String>,
     entities: Vec<EntityReg<S>>,
     responder: Responder,
+    /// Warn at build about authed routes without roles, in an app that uses roles.
+    audit_roles: bool,
 }
 
 impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
@@ -181,6 +183,15 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
         self
     }
 
+    /// Once an app declares roles or scopes on some routes, an authed route without any is
+    /// more often forgotten than meant: with this, [`build`](Self::build) logs a warning
+    /// (`tracing`, target `jwt_router::audit`) for each such route, with its source. Off by
+    /// default, and silent in an app that declares no roles.
+    pub fn audit_roles(mut self) -> Self {
+        self.audit_roles = true;
+        self
+    }
+
     /// Renders rejections with your own response instead of the JSON default. A 401 your
     /// renderer returns without `WWW-Authenticate` gets the RFC 6750 challenge added.
     pub fn error_response(
@@ -217,18 +228,33 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
+        if self.audit_roles {
+            for route in table::without_roles(&routes) {
+                let (file, line) = (route.decl.file, route.decl.line);
+                tracing::warn!(
+                    target: "jwt_router::audit",
+                    method = %route.decl.method,
+                    path = %route.path,
+                    handler = route.decl.handler,
+                    source = %format_args!("{file}:{line}"),
+                    "jwt-router: an authed route declares no roles or scopes, in an app that uses them"
+                );
+            }
+        }
         let mut policies = Policies::default();
         for route in &routes {
             let rule = Rule {
                 policy: route.decl.policy,
                 entity: route.decl.entity,
+                roles: route.decl.roles,
+                scopes: route.decl.scopes,
             };
             policies.insert(&route.path, route.decl.method, rule);
         }
         if self.jwks_route {
             let rule = Rule {
                 policy: Policy::Ignored,
-                entity: None,
+                ..AUTHED
             };
             policies.insert(JWKS_PATH, Method::Get, rule);
         }
@@ -273,6 +299,7 @@ impl<S> JwtRoutesBuilder<S> {
             modules: Vec::new(),
             entities: Vec::new(),
             responder: Responder::default(),
+            audit_roles: false,
         }
     }
 }

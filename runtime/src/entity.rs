@@ -82,6 +82,21 @@ pub trait Entity: Sized + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Self>, StoreError>> + Send {
         std::future::ready(Ok(None))
     }
+
+    /// The roles minted into this entity's tokens by
+    /// [`create_token_for`](crate::Tokens::create_token_for) (claim `roles`): a route declared
+    /// with `roles = ["admin"]` admits a token holding any of its roles. None by default.
+    fn roles(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The scopes minted into this entity's tokens by
+    /// [`create_token_for`](crate::Tokens::create_token_for) (claim `scope`, space-separated):
+    /// a route declared with `scopes = ["books:write"]` admits a token holding all of its
+    /// scopes. None by default; a scope may not be empty or hold a space.
+    fn scopes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The error an entity store returns from [`Entity::load`]; the request gets a 503.

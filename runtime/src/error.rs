@@ -42,6 +42,14 @@ pub enum AuthError {
         /// The `table_name` claim of the token.
         found: String,
     },
+    /// The token lacks the roles or scopes the route declares (403 `insufficient_scope`, RFC
+    /// 6750 §3.1, the required ones in the challenge's `scope` parameter).
+    InsufficientScope {
+        /// The route's roles, of which the token needs one (none: no role needed).
+        roles: &'static [&'static str],
+        /// The route's scopes, all of which the token needs.
+        scopes: &'static [&'static str],
+    },
     /// The entity exists but [`Entity::is_active`](crate::Entity::is_active) says no (403 `account_disabled`).
     AccountDisabled,
     /// The entity store failed while loading the caller (503 `store_unavailable`).
@@ -70,7 +78,9 @@ impl AuthError {
             | Self::WrongIssuer
             | Self::WrongAudience
             | Self::EntityNotFound => StatusCode::UNAUTHORIZED,
-            Self::WrongEntity { .. } | Self::AccountDisabled => StatusCode::FORBIDDEN,
+            Self::WrongEntity { .. } | Self::InsufficientScope { .. } | Self::AccountDisabled => {
+                StatusCode::FORBIDDEN
+            }
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Misconfigured(_) | Self::UnregisteredEntity(_) | Self::StorePanicked => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -90,6 +100,7 @@ impl AuthError {
             Self::WrongAudience => "wrong_audience",
             Self::EntityNotFound => "unknown_entity",
             Self::WrongEntity { .. } => "wrong_entity",
+            Self::InsufficientScope { .. } => "insufficient_scope",
             Self::AccountDisabled => "account_disabled",
             Self::StoreUnavailable => "store_unavailable",
             Self::Misconfigured(_) | Self::UnregisteredEntity(_) => "misconfigured",
@@ -109,6 +120,15 @@ impl AuthError {
             | Self::WrongAudience
             | Self::EntityNotFound => "Bearer error=\"invalid_token\"",
             Self::WrongEntity { .. } => "Bearer error=\"insufficient_scope\"",
+            Self::InsufficientScope { roles, scopes } => {
+                // The macros admit only RFC 6749 §3.3 characters, which a quoted string holds.
+                let scope: Vec<&str> = roles.iter().chain(*scopes).copied().collect();
+                let value = format!(
+                    "Bearer error=\"insufficient_scope\", scope=\"{}\"",
+                    scope.join(" ")
+                );
+                return HeaderValue::try_from(value).ok();
+            }
             _ => return None,
         };
         Some(HeaderValue::from_static(value))
@@ -143,6 +163,20 @@ impl fmt::Display for AuthError {
                 f,
                 "this route is for `{expected}` tokens, not `{found}` tokens"
             ),
+            Self::InsufficientScope { roles, scopes } => {
+                f.write_str("this route needs ")?;
+                match (*roles, *scopes) {
+                    ([role], []) => write!(f, "the role `{role}`"),
+                    (roles, []) => write!(f, "one of the roles `{}`", roles.join("`, `")),
+                    ([], scopes) => write!(f, "the scopes `{}`", scopes.join("`, `")),
+                    (roles, scopes) => write!(
+                        f,
+                        "one of the roles `{}` and the scopes `{}`",
+                        roles.join("`, `"),
+                        scopes.join("`, `")
+                    ),
+                }
+            }
             Self::UnregisteredEntity(entity) => write!(
                 f,
                 "`{entity}` is not a registered entity: add .entity::<{entity}>() to JwtRoutes::builder()"

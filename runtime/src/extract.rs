@@ -10,7 +10,7 @@ use crate::Entity;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::router::MintedToken;
-use crate::token::Claims;
+use crate::token::{Claims, Grants};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -76,7 +76,20 @@ impl Tokens {
     /// A fresh token for the entity `E` with this id; [`AuthError::UnregisteredEntity`] if `E`
     /// is not registered with the builder.
     pub fn create_token<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
-        self.minted(self.ctx.settings.keys.issue_for::<E>(id, Map::new()))
+        let grants = Grants::default();
+        self.minted(
+            self.ctx
+                .settings
+                .keys
+                .issue_for::<E>(id, grants, Map::new()),
+        )
+    }
+
+    /// A fresh token for `entity` carrying its [`roles`](Entity::roles) and
+    /// [`scopes`](Entity::scopes), which routes declared with `roles = [..]` or
+    /// `scopes = [..]` require. [`create_token`](Self::create_token) mints none.
+    pub fn create_token_for<E: Entity>(&self, entity: &E) -> Result<String, AuthError> {
+        self.minted(self.ctx.settings.keys.issue_entity(entity))
     }
 
     /// A fresh token for `E` carrying the application's own claims (a struct or map that
@@ -87,13 +100,15 @@ impl Tokens {
         id: &E::Id,
         custom: &T,
     ) -> Result<String, AuthError> {
-        self.minted(
-            custom_claims(custom)
-                .and_then(|custom| self.ctx.settings.keys.issue_for::<E>(id, custom)),
-        )
+        self.minted(custom_claims(custom).and_then(|custom| {
+            let grants = Grants::default();
+            self.ctx.settings.keys.issue_for::<E>(id, grants, custom)
+        }))
     }
 
-    /// A fresh token for the caller's own entity, with the caller's custom claims;
+    /// A fresh token for the caller's own entity, with the caller's roles, scopes and custom
+    /// claims as they are (not re-read from the entity: see
+    /// [`create_token_for`](Self::create_token_for) to drop a revoked role);
     /// [`AuthError::MissingToken`] on a route the caller reached without a token.
     pub fn update_token(&self) -> Result<String, AuthError> {
         let caller = self.caller.as_ref().ok_or(AuthError::MissingToken)?;

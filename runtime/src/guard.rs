@@ -17,18 +17,38 @@ use tower_service::Service;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::table::{Method, Policy};
+use crate::token::Claims;
 
-/// A route's rule: its policy and the entity table it is for.
+/// A route's rule: its policy, the entity table it is for, and the roles (any of) and scopes
+/// (all of) its token needs. Static slices from the declarations: copying one allocates nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Rule {
     pub(crate) policy: Policy,
     pub(crate) entity: Option<&'static str>,
+    pub(crate) roles: &'static [&'static str],
+    pub(crate) scopes: &'static [&'static str],
+}
+
+impl Rule {
+    /// Whether `claims` hold one of the rule's roles (if it names any) and all of its scopes.
+    /// Nothing is allocated: the `scope` claim is split in place.
+    fn grants(&self, claims: &Claims) -> bool {
+        let roles = claims.roles.as_deref().unwrap_or_default();
+        let scope = claims.scope.as_deref().unwrap_or_default();
+        (self.roles.is_empty() || roles.iter().any(|role| self.roles.contains(&role.as_str())))
+            && self
+                .scopes
+                .iter()
+                .all(|needed| scope.split(' ').any(|held| held == *needed))
+    }
 }
 
 /// Deny by default: what every route that is not in the table gets.
-const AUTHED: Rule = Rule {
+pub(crate) const AUTHED: Rule = Rule {
     policy: Policy::Authed,
     entity: None,
+    roles: &[],
+    scopes: &[],
 };
 
 /// (matched template, method) -> rule, built once at startup; one hash lookup per request.
@@ -69,7 +89,7 @@ fn admit<B>(ctx: &Arc<Context>, hand_added: bool, req: &mut Request<B>) -> Resul
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
-    let Rule { policy, entity } = if hand_added {
+    let rule = if hand_added {
         AUTHED
     } else {
         // Served under a prefix by an outer router (`nest_service("/v2", app)`), axum prefixes
@@ -85,16 +105,23 @@ fn admit<B>(ctx: &Arc<Context>, hand_added: bool, req: &mut Request<B>) -> Resul
     tracing::debug!(
         method = %req.method(),
         route = template.unwrap_or("<unmatched>"),
-        policy = policy.as_str(),
+        policy = rule.policy.as_str(),
         "jwt-router decision"
     );
-    if policy == Policy::Authed {
+    if rule.policy == Policy::Authed {
         let token = ctx.token(req.headers(), req.uri().query())?;
         let claims = ctx.settings.verify(&token)?;
-        if let Some(expected) = entity.filter(|table| *table != claims.table_name) {
+        if let Some(expected) = rule.entity.filter(|table| *table != claims.table_name) {
             return Err(AuthError::WrongEntity {
                 expected,
                 found: claims.table_name,
+            });
+        }
+        // Before the inner service: no extractor, store read or body read for a refusal.
+        if !rule.grants(&claims) {
+            return Err(AuthError::InsufficientScope {
+                roles: rule.roles,
+                scopes: rule.scopes,
             });
         }
         req.extensions_mut().insert(claims);
@@ -236,13 +263,39 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn claims(roles: serde_json::Value, scope: serde_json::Value) -> Claims {
+        let claims = serde_json::json!({
+            "sub": "1", "table_name": "users", "iat": 0, "exp": 1, "roles": roles, "scope": scope,
+        });
+        serde_json::from_value(claims).expect("claims")
+    }
+
+    #[test]
+    fn roles_are_any_of_and_scopes_all_of_matched_exactly() {
+        let rule = Rule {
+            roles: &["admin", "editor"],
+            scopes: &["a", "b"],
+            ..AUTHED
+        };
+        let null = serde_json::Value::Null;
+        assert!(rule.grants(&claims(json!(["editor"]), json!("b a"))));
+        assert!(rule.grants(&claims(json!(["x", "admin"]), json!("c  a b"))));
+        assert!(!rule.grants(&claims(json!(["admin"]), json!("a"))));
+        assert!(!rule.grants(&claims(json!(["admin"]), json!("ab"))));
+        assert!(!rule.grants(&claims(json!(["administrator"]), json!("a b"))));
+        assert!(!rule.grants(&claims(null.clone(), json!("a b"))));
+        assert!(!rule.grants(&claims(json!(["admin"]), null.clone())));
+        assert!(AUTHED.grants(&claims(null.clone(), null)));
+    }
 
     #[test]
     fn head_follows_get_and_unknown_routes_are_authed() {
         let mut p = Policies::default();
         let public = Rule {
             policy: Policy::Public,
-            entity: None,
+            ..AUTHED
         };
         p.insert("/a", Method::Get, public);
         assert_eq!(p.rule(&axum::http::Method::HEAD, Some("/a")), public);

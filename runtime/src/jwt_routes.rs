@@ -16,7 +16,7 @@ use crate::error::AuthError;
 use crate::guard::GuardLayer;
 use crate::router::GuardedRouter;
 use crate::table::{Method, MountedRoute, Policy, RouteInfo, RouteTable};
-use crate::token::Claims;
+use crate::token::{Claims, Grants};
 use serde::Serialize;
 use serde_json::Map;
 
@@ -117,6 +117,8 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
                 path: path.clone(),
                 policy: d.policy,
                 entity: d.entity,
+                roles: d.roles,
+                scopes: d.scopes,
                 handler: d.handler,
                 module: d.module,
                 file: d.file,
@@ -129,6 +131,8 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
                 path: JWKS_PATH.to_owned(),
                 policy: Policy::Ignored,
                 entity: None,
+                roles: &[],
+                scopes: &[],
                 handler: "jwks",
                 module: "jwt_router",
                 file: file!(),
@@ -177,7 +181,15 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
 
     /// A fresh token for the entity `E` with this id (flask's `create_token`).
     pub fn create_token<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
-        self.settings.keys.issue_for::<E>(id, Map::new())
+        self.settings
+            .keys
+            .issue_for::<E>(id, Grants::default(), Map::new())
+    }
+
+    /// A fresh token for `entity` with its roles and scopes; see
+    /// [`Tokens::create_token_for`](crate::Tokens::create_token_for).
+    pub fn create_token_for<E: Entity>(&self, entity: &E) -> Result<String, AuthError> {
+        self.settings.keys.issue_entity(entity)
     }
 
     /// A fresh token for `E` carrying the application's own claims; see
@@ -188,11 +200,13 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
         custom: &T,
     ) -> Result<String, AuthError> {
         let custom = crate::extract::custom_claims(custom)?;
-        self.settings.keys.issue_for::<E>(id, custom)
+        self.settings
+            .keys
+            .issue_for::<E>(id, Grants::default(), custom)
     }
 
-    /// A fresh token for the same entity as `claims`, with its custom claims and a new expiry
-    /// (flask's `update_token`).
+    /// A fresh token for the same entity as `claims`, with its roles, scopes and custom claims
+    /// and a new expiry (flask's `update_token`).
     pub fn update_token(&self, claims: &Claims) -> Result<String, AuthError> {
         self.settings.keys.renew(claims)
     }

@@ -128,6 +128,10 @@ pub struct RouteDecl {
     pub entity: Option<&'static str>,
     /// The entity parameter's type as written, to name it in startup errors.
     pub entity_type: Option<&'static str>,
+    /// `roles = [..]`: the token needs one of them.
+    pub roles: &'static [&'static str],
+    /// `scopes = [..]`: the token needs all of them.
+    pub scopes: &'static [&'static str],
     pub handler: &'static str,
     pub module: &'static str,
     pub file: &'static str,
@@ -178,6 +182,10 @@ pub struct RouteInfo {
     pub policy: Policy,
     /// The entity table the route is for, if it declares one.
     pub entity: Option<&'static str>,
+    /// The roles the route declares, of which a token needs one; empty when it declares none.
+    pub roles: &'static [&'static str],
+    /// The scopes the route declares, all of which a token needs.
+    pub scopes: &'static [&'static str],
     /// The handler function's name; for a route added by hand, the method that added it
     /// (`.route()`, `.nest()`, ...).
     pub handler: &'static str,
@@ -230,8 +238,15 @@ impl IntoIterator for RouteTable {
 
 impl fmt::Display for RouteTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let header = ["METHOD", "PATH", "POLICY", "ENTITY", "HANDLER", "SOURCE"];
-        let rows: Vec<[String; 6]> = self
+        let header = [
+            "METHOD", "PATH", "POLICY", "ENTITY", "ROLES", "SCOPES", "HANDLER", "SOURCE",
+        ];
+        // Roles are any-of, scopes all-of: `admin|editor`, `books:read books:write`.
+        let list = |names: &[&str], separator| match names {
+            [] => "-".to_owned(),
+            names => names.join(separator),
+        };
+        let rows: Vec<[String; 8]> = self
             .0
             .iter()
             .map(|r| {
@@ -240,6 +255,8 @@ impl fmt::Display for RouteTable {
                     r.path.clone(),
                     r.policy.to_string(),
                     r.entity.unwrap_or("-").to_owned(),
+                    list(r.roles, "|"),
+                    list(r.scopes, " "),
                     r.handler.to_owned(),
                     format!("{}:{}", r.file, r.line),
                 ]
@@ -251,7 +268,7 @@ impl fmt::Display for RouteTable {
                 *width = (*width).max(cell.len());
             }
         }
-        let mut line = |cells: [&str; 6]| -> fmt::Result {
+        let mut line = |cells: [&str; 8]| -> fmt::Result {
             for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
                 if i + 1 == cells.len() {
                     writeln!(f, "{cell}")?;
@@ -333,6 +350,19 @@ pub(crate) fn check<S: 'static>(
             });
         }
     }
+}
+
+/// The authed routes that declare neither roles nor scopes, when another route declares some;
+/// none in an app without roles.
+pub(crate) fn without_roles(routes: &[MountedRoute]) -> Vec<&MountedRoute> {
+    let granted = |decl: &RouteDecl| !decl.roles.is_empty() || !decl.scopes.is_empty();
+    if !routes.iter().any(|route| granted(route.decl)) {
+        return Vec::new();
+    }
+    routes
+        .iter()
+        .filter(|route| route.decl.policy == Policy::Authed && !granted(route.decl))
+        .collect()
 }
 
 /// Paths axum's router (matchit) can't hold side by side, e.g. `/users/{id}` and `/users/{name}`:

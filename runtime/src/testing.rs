@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 
 use crate::{Entity, JwtRoutes};
 
-/// A valid token for `entity`.
+/// A valid token for `entity`, with its roles and scopes.
 ///
 /// # Panics
 /// If the token cannot be signed, which a built [`JwtRoutes`] never fails to do.
@@ -32,7 +32,7 @@ where
     S: Clone + Send + Sync + 'static,
     E: Entity,
 {
-    match jwt.create_token::<E>(&entity.id()) {
+    match jwt.create_token_for(entity) {
         Ok(token) => token,
         Err(err) => panic!("jwt-router test token: {err}"),
     }

@@ -15,9 +15,10 @@ use crate::Entity;
 use crate::error::AuthError;
 use crate::keys::Key;
 
-/// The claims of a jwt-router token: the seeds' (`sub`, `table_name`, `iat`, `exp`) and the
-/// registered ones this server mints or checks (`nbf`, `jti`, `iss`, `aud`). The application's
-/// own claims are read with [`get`](Self::get).
+/// The claims of a jwt-router token: the seeds' (`sub`, `table_name`, `iat`, `exp`), the
+/// registered ones this server mints or checks (`nbf`, `jti`, `iss`, `aud`), and the entity's
+/// grants (`roles`, `scope`) that routes declaring `roles = [..]` or `scopes = [..]` require.
+/// The application's own claims are read with [`get`](Self::get).
 ///
 /// Also an extractor: a handler that takes `Claims` gets the verified claims of the request
 /// (401 if the route carries no verified token, e.g. a public route called without one).
@@ -44,6 +45,14 @@ pub struct Claims {
     /// Who the token is for; checked when present (RFC 7519 §4.1.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<Audience>,
+    /// The entity's roles ([`Entity::roles`]), minted by
+    /// [`create_token_for`](crate::Tokens::create_token_for). Any other JSON type than an
+    /// array of strings makes the token invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// The entity's scopes ([`Entity::scopes`]), space-separated (RFC 8693 §4.2, RFC 9068 §2.2.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     /// The whole claims JSON, for [`get`](Self::get).
     #[serde(skip)]
     raw: Arc<str>,
@@ -119,6 +128,10 @@ impl Claims {
                 .map(str::to_owned),
             iss: Some(issued.iss),
             aud: Some(Audience::Many(issued.aud)),
+            // Never taken from another issuer's token: a provider's `roles` would otherwise
+            // grant roles on our routes. Routes that declare roles refuse issuer tokens.
+            roles: None,
+            scope: None,
             raw: Arc::from(Value::Object(issued.raw).to_string()),
             lookup,
         }
@@ -133,7 +146,7 @@ impl Claims {
 }
 
 /// The claims jwt-router sets itself; the application's own claims can't take these names.
-const REGISTERED: [&str; 8] = [
+const REGISTERED: [&str; 10] = [
     "sub",
     "table_name",
     "iat",
@@ -142,6 +155,8 @@ const REGISTERED: [&str; 8] = [
     "jti",
     "iss",
     "aud",
+    "roles",
+    "scope",
 ];
 
 /// The refusal of a token over the size cap, wherever the cap is checked first.
@@ -246,12 +261,13 @@ impl TokenKeys {
         &self.keys
     }
 
-    /// A fresh token for the entity `table_name`/`sub` with the application's `custom` claims,
-    /// valid for the configured expiry.
+    /// A fresh token for the entity `table_name`/`sub` with its `grants` and the application's
+    /// `custom` claims, valid for the configured expiry.
     pub(crate) fn issue(
         &self,
         table_name: &str,
         sub: String,
+        grants: Grants,
         custom: Map<String, Value>,
     ) -> Result<String, AuthError> {
         if !self.tables.contains(&table_name) {
@@ -281,6 +297,8 @@ impl TokenKeys {
             jti: Some(new_jti()?),
             iss: self.issuer.clone(),
             aud: self.audience.clone().map(Audience::One),
+            roles: grants.roles,
+            scope: grants.scope,
             raw: Arc::from(""),
             lookup: None,
         };
@@ -304,21 +322,39 @@ impl TokenKeys {
         Ok(token)
     }
 
-    /// A token for an entity of type `E` with the application's `custom` claims.
+    /// A token for an entity of type `E` with `grants` and the application's `custom` claims.
     pub(crate) fn issue_for<E: Entity>(
         &self,
         id: &E::Id,
+        grants: Grants,
         custom: Map<String, Value>,
     ) -> Result<String, AuthError> {
         if !self.tables.contains(&E::TABLE_NAME) {
             return Err(unregistered::<E>());
         }
-        self.issue(E::TABLE_NAME, id.to_string(), custom)
+        self.issue(E::TABLE_NAME, id.to_string(), grants, custom)
     }
 
-    /// A fresh token for the same entity as `claims`, with its custom claims and a new expiry.
+    /// A token for `entity` with its roles and scopes.
+    pub(crate) fn issue_entity<E: Entity>(&self, entity: &E) -> Result<String, AuthError> {
+        self.issue_for::<E>(&entity.id(), Grants::of(entity)?, Map::new())
+    }
+
+    /// A fresh token for the same entity as `claims`, with its grants, its custom claims and a
+    /// new expiry. The grants are kept, not re-derived: renewal has the verified claims, not the
+    /// entity, and loading it would cost a store read; it never widens them. An app that revokes
+    /// roles mints from the loaded entity with `create_token_for` instead.
     pub(crate) fn renew(&self, claims: &Claims) -> Result<String, AuthError> {
-        self.issue(&claims.table_name, claims.sub.clone(), claims.custom())
+        let grants = Grants {
+            roles: claims.roles.clone(),
+            scope: claims.scope.clone(),
+        };
+        self.issue(
+            &claims.table_name,
+            claims.sub.clone(),
+            grants,
+            claims.custom(),
+        )
     }
 
     /// Verifies `token` strictly and returns its claims. Each part is decoded once, cheap
@@ -377,6 +413,35 @@ impl TokenKeys {
             (None, None) => Ok(()),
             _ => Err(AuthError::WrongAudience),
         }
+    }
+}
+
+/// What a token grants its entity: the `roles` and `scope` claims, absent when empty.
+#[derive(Debug, Default)]
+pub(crate) struct Grants {
+    roles: Option<Vec<String>>,
+    scope: Option<String>,
+}
+
+impl Grants {
+    /// `entity`'s roles and scopes. A scope that is empty or holds a space would not survive
+    /// the space-separated `scope` claim (or would grant two), so it is refused.
+    pub(crate) fn of<E: Entity>(entity: &E) -> Result<Self, AuthError> {
+        let roles = entity.roles();
+        let scopes = entity.scopes();
+        if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+            tracing::error!(
+                entity = std::any::type_name::<E>(),
+                "jwt-router: a scope is empty or holds a space"
+            );
+            return Err(AuthError::Misconfigured(
+                "an entity's scope is empty or holds a space",
+            ));
+        }
+        Ok(Self {
+            roles: (!roles.is_empty()).then_some(roles),
+            scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
+        })
     }
 }
 
@@ -505,6 +570,8 @@ mod tests {
             jti: None,
             iss: None,
             aud: None,
+            roles: None,
+            scope: None,
             raw: Arc::from(""),
             lookup: None,
         }
@@ -558,7 +625,9 @@ mod tests {
     #[test]
     fn signature_must_be_exact_in_length_and_bytes() {
         let keys = keys();
-        let token = keys.issue("users", "1".into(), Map::new()).expect("signs");
+        let token = keys
+            .issue("users", "1".into(), Grants::default(), Map::new())
+            .expect("signs");
         assert_eq!(keys.verify(&token).map(|c| c.sub), Ok("1".to_owned()));
         let (signed, signature) = token.rsplit_once('.').expect("three segments");
         let decoded = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
@@ -578,7 +647,11 @@ mod tests {
         let keys = keys();
         let mut custom = Map::new();
         custom.insert("plan".into(), Value::from("gold"));
-        let first = keys.verify(&keys.issue("users", "1".into(), custom).expect("signs"));
+        let first = keys.verify(
+            &keys
+                .issue("users", "1".into(), Grants::default(), custom)
+                .expect("signs"),
+        );
         let first = first.expect("verifies");
         let renewed = keys
             .verify(&keys.renew(&first).expect("renews"))
@@ -597,7 +670,12 @@ mod tests {
         for name in REGISTERED {
             let mut custom = Map::new();
             custom.insert(name.into(), Value::from(1));
-            assert!(keys().issue("users", "1".into(), custom).is_err(), "{name}");
+            assert!(
+                keys()
+                    .issue("users", "1".into(), Grants::default(), custom)
+                    .is_err(),
+                "{name}"
+            );
         }
     }
 

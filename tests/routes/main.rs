@@ -8,5 +8,6 @@ mod guard;
 mod keys;
 mod optional;
 mod rendering;
+mod roles;
 mod startup;
 mod tokens;

@@ -45,6 +45,23 @@ impl Entity for User {
     fn is_active(&self) -> bool {
         !self.disabled
     }
+
+    /// Minted into the token: `GET /users` declares `roles = ["admin"]`.
+    fn roles(&self) -> Vec<String> {
+        if self.admin {
+            vec!["admin".to_owned()]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// A user's row with the password hash, for login only.
+#[derive(sqlx::FromRow)]
+struct Credentials {
+    #[sqlx(flatten)]
+    user: User,
+    password_hash: String,
 }
 
 /// `POST /api/v1/users`: 201 `{"data": User, "token"}`; the email given as `ADMIN_EMAIL` makes
@@ -75,7 +92,7 @@ async fn register(
         )
     })?;
     tracing::info!(user = user.id, admin, "user registered");
-    let token = tokens.create_token::<User>(&user.id)?;
+    let token = tokens.create_token_for(&user)?;
     Ok((StatusCode::CREATED, Json(WithToken { data: user, token })))
 }
 
@@ -89,30 +106,31 @@ async fn login(
 ) -> Result<Json<TokenOnly>, ApiError> {
     let email = body.email()?;
     let login = async {
-        let row: Option<(i64, String, bool)> =
-            sqlx::query_as("SELECT id, password_hash, disabled FROM users WHERE email = ?")
-                .bind(&email)
-                .fetch_optional(app.db.pool())
-                .await?;
-        let (id, hash, disabled) = match row {
-            Some((id, hash, disabled)) => (Some(id), Some(hash), disabled),
-            None => (None, None, false),
+        let row: Option<Credentials> = sqlx::query_as(
+            "SELECT id, name, email, admin, disabled, password_hash FROM users WHERE email = ?",
+        )
+        .bind(&email)
+        .fetch_optional(app.db.pool())
+        .await?;
+        let (user, hash) = match row {
+            Some(row) => (Some(row.user), Some(row.password_hash)),
+            None => (None, None),
         };
         let matches = app.passwords.verify(body.password, hash).await?;
-        let Some(id) = id.filter(|_| matches) else {
+        let Some(user) = user.filter(|_| matches) else {
             return Ok(None);
         };
-        if disabled {
+        if user.disabled {
             return Err(ApiError::forbidden(
                 "account_disabled",
                 "this account is disabled",
             ));
         }
-        Ok(Some(id))
+        Ok(Some(user))
     };
-    let id = app.logins.login(User::TABLE_NAME, &email, login).await?;
+    let user = app.logins.login(User::TABLE_NAME, &email, login).await?;
     Ok(Json(TokenOnly {
-        token: tokens.create_token::<User>(&id)?,
+        token: tokens.create_token_for(&user)?,
     }))
 }
 
@@ -158,15 +176,13 @@ async fn disable(user: User, State(app): State<AppState>) -> Result<StatusCode, 
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/v1/users`: 200 `{"data": [User]}` for admins, 403 for everyone else.
-#[authed(GET, "/users", entity = "users")]
-async fn list(user: User, State(app): State<AppState>) -> Result<Json<Data<Vec<User>>>, ApiError> {
-    if !user.admin {
-        return Err(ApiError::forbidden(
-            "not_admin",
-            "only admins may list the users",
-        ));
-    }
+/// `GET /api/v1/users`: 200 `{"data": [User]}` for admins; the guard answers everyone else
+/// 403 `insufficient_scope` from the token's roles, before the caller is loaded.
+#[authed(GET, "/users", entity = "users", roles = ["admin"])]
+async fn list(
+    _admin: User,
+    State(app): State<AppState>,
+) -> Result<Json<Data<Vec<User>>>, ApiError> {
     let users = sqlx::query_as("SELECT id, name, email, admin, disabled FROM users ORDER BY id")
         .fetch_all(app.db.pool())
         .await?;

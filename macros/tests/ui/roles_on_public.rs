@@ -1,0 +1,6 @@
+use jwt_router::public;
+
+#[public(GET, "/users", roles = ["admin"])]
+async fn list() {}
+
+fn main() {}
