@@ -258,7 +258,14 @@ async fn algorithm_confusion_is_refused_for_every_key_type() {
 async fn jwks_route_serves_the_public_keys_only_and_verifies_independently() {
     let (es_private, _) = es256_pems();
     let (ed_private, _) = ed25519_pems();
+    let (_, others_public) = es256_pems();
     let jwt = jwt([
+        (
+            Key::es256_public_pem(others_public.as_bytes())
+                .expect("key")
+                .with_kid("theirs"),
+            false,
+        ),
         (
             Key::es256_pem(es_private.as_bytes())
                 .expect("key")
@@ -325,9 +332,9 @@ async fn jwks_route_serves_the_public_keys_only_and_verifies_independently() {
 
 #[test]
 fn jwk_with_an_algorithm_that_does_not_match_its_key_type_is_refused() {
-    let (_, es_public) = es256_pems();
-    let key = Key::es256_public_pem(es_public.as_bytes()).expect("key");
-    let jwt = jwt([(key.with_kid("es"), false)]);
+    let (es_private, _) = es256_pems();
+    let key = Key::es256_pem(es_private.as_bytes()).expect("key");
+    let jwt = jwt([(key.with_kid("es"), true)]);
     let mut jwk = jwt.jwks().keys.remove(0);
     assert!(Key::from_jwk(&jwk).is_ok());
     jwk.common.key_algorithm = Some(jwt_router::jwk::KeyAlgorithm::RS256);

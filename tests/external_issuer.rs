@@ -77,6 +77,14 @@ async fn admin(member: Member) -> String {
     format!("admin {}", member.id)
 }
 
+#[authed(GET, "/renew", entity = "members")]
+async fn renew(
+    _member: Member,
+    tokens: jwt_router::Tokens,
+) -> Result<String, jwt_router::AuthError> {
+    tokens.update_token()
+}
+
 fn members() -> Members {
     Members(Arc::new(HashMap::from([
         (1, "ada@example.com".to_owned()),
@@ -290,5 +298,63 @@ async fn roles_in_an_issuer_token_grant_nothing() {
     assert_eq!(
         (reply.status, reply.error_code()),
         (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+}
+
+#[tokio::test]
+async fn an_issuer_token_is_never_renewed_into_one_of_ours() {
+    let provider = FakeProvider::start().await.expect("provider");
+    let jwt = routes(issuer(&provider).await, ExternalId::Subject);
+    let reply = get(
+        &jwt.router(members()),
+        "/renew",
+        Some(&provider.id_token(AUDIENCE, "1")),
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::UNAUTHORIZED, "invalid_request")
+    );
+    let ours = jwt.create_token::<Member>(&1).expect("our token");
+    assert_eq!(
+        get(&jwt.router(members()), "/renew", Some(&ours))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn two_clients_of_one_provider_and_a_retired_key_of_ours() {
+    let provider = FakeProvider::start().await.expect("provider");
+    let web = issuer(&provider).await;
+    let mobile = Issuer::builder(provider.issuer(), "mobile-client")
+        .discover()
+        .await
+        .expect("discovery");
+    let jwt = JwtRoutes::builder()
+        .signing_key(jwt_router::Key::hs256(SECRET).with_kid("current"))
+        .entity::<Member>()
+        .issuer::<Member>(web, ExternalId::Subject)
+        .issuer::<Member>(mobile, ExternalId::Subject)
+        .module(module_path!())
+        .build()
+        .expect("valid configuration");
+    for audience in [AUDIENCE, "mobile-client"] {
+        let token = provider.id_token(audience, "1");
+        assert_eq!(me_reply(&jwt, &token).await.0, StatusCode::OK, "{audience}");
+    }
+    // One of our own tokens under a key we dropped: `unknown_key`, issuers or not.
+    let retired = JwtRoutes::<Members>::builder()
+        .signing_key(jwt_router::Key::hs256(SECRET).with_kid("retired"))
+        .entity::<Member>()
+        .module("no handlers here")
+        .build()
+        .expect("valid configuration")
+        .create_token::<Member>(&1)
+        .expect("a token");
+    assert_eq!(
+        me_reply(&jwt, &retired).await,
+        (StatusCode::UNAUTHORIZED, "unknown_key".into())
     );
 }

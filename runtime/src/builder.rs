@@ -66,7 +66,8 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
         self
     }
 
-    /// Serves the public half of the key set (its ES256 and EdDSA keys; never a secret) as a
+    /// Serves the public half of the key set (the ES256 and EdDSA key pairs; never a secret,
+    /// never a verify-only public key) as a
     /// JWKS document at `GET /.well-known/jwks.json`, unprefixed and without the guard like an
     /// ignored route, with `Cache-Control: public, max-age=300`, so other services can verify
     /// this server's tokens. [`JwtRoutes::jwks`] gives the same document.
@@ -108,6 +109,7 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
             issuer,
             table: E::TABLE_NAME,
             id,
+            refreshing: Default::default(),
         });
         self
     }

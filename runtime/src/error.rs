@@ -250,9 +250,11 @@ impl Responder {
             return response;
         }
         let mut rendered = self.respond(&err.0);
+        let set_by_renderer: Vec<_> = rendered.headers().keys().cloned().collect();
         for (name, value) in response.headers() {
-            if !rendered.headers().contains_key(name) && name != header::CONTENT_LENGTH {
-                rendered.headers_mut().insert(name, value.clone());
+            if !set_by_renderer.contains(name) && name != header::CONTENT_LENGTH {
+                // `append`: a repeated header (several `Set-Cookie`) keeps every value.
+                rendered.headers_mut().append(name, value.clone());
             }
         }
         rendered

@@ -2,6 +2,8 @@
 //! own and mapped to one entity table each.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Deserialize;
 
@@ -26,6 +28,9 @@ pub(crate) struct ExternalIssuer {
     pub(crate) issuer: Issuer,
     pub(crate) table: &'static str,
     pub(crate) id: ExternalId,
+    /// Set while a refresh started by an unknown kid runs: one task at a time, whatever the
+    /// rate of forged kids (the issuer spaces the fetches themselves by its cooldown).
+    pub(crate) refreshing: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for ExternalIssuer {
@@ -41,41 +46,55 @@ impl fmt::Debug for ExternalIssuer {
 /// Only the `iss` of a token, read before verification to pick the issuer that verifies it.
 #[derive(Deserialize)]
 struct IssuerOnly {
-    iss: String,
+    iss: Option<String>,
 }
 
 /// Verifies `token` with the issuer its `iss` names, from cached keys only: never a network
 /// call on the request path. A `kid` the cache lacks starts a refresh in the background (the
 /// issuer spaces them by its cooldown) and is refused now with `unknown_key`.
 pub(crate) fn verify(issuers: &[ExternalIssuer], token: &str) -> Result<Claims, AuthError> {
-    let segments = Segments::split(token, usize::MAX)?;
-    let IssuerOnly { iss } = parse_segment(&segment_text(segments.payload)?)?;
-    let external = issuers
-        .iter()
-        .find(|external| external.issuer.issuer() == iss)
-        .ok_or(AuthError::WrongIssuer)?;
-    match external.issuer.verify_cached(token) {
-        Ok(issued) => external.claims(issued),
-        Err(AuthError::UnknownKey) => {
-            refresh_in_background(&external.issuer, token);
-            Err(AuthError::UnknownKey)
+    // A token without `iss` (one of ours under a dropped key, say) keeps the refusal our own
+    // keys gave it; one whose `iss` no configured issuer has is from the wrong issuer.
+    let iss = Segments::split(token, usize::MAX)
+        .and_then(|segments| segment_text(segments.payload))
+        .and_then(|json| parse_segment::<IssuerOnly>(&json))
+        .ok()
+        .and_then(|claims| claims.iss)
+        .ok_or(AuthError::UnknownKey)?;
+    let mut refusal = AuthError::WrongIssuer;
+    // Several clients (web, mobile) of one provider are several issuers with one `iss`.
+    for external in issuers.iter().filter(|e| e.issuer.issuer() == iss) {
+        match external.issuer.verify_cached(token) {
+            Ok(issued) => return external.claims(issued),
+            Err(AuthError::UnknownKey) => {
+                external.refresh_in_background(token);
+                refusal = AuthError::UnknownKey;
+            }
+            Err(err) => refusal = err,
         }
-        Err(err) => Err(err),
     }
-}
-
-fn refresh_in_background(issuer: &Issuer, token: &str) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    let (issuer, token) = (issuer.clone(), token.to_owned());
-    runtime.spawn(async move {
-        // The issuer fetches its key set at most once per cooldown for unknown kids.
-        let _ = issuer.verify(&token).await;
-    });
+    Err(refusal)
 }
 
 impl ExternalIssuer {
+    fn refresh_in_background(&self, token: &str) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (issuer, token, refreshing) = (
+            self.issuer.clone(),
+            token.to_owned(),
+            Arc::clone(&self.refreshing),
+        );
+        runtime.spawn(async move {
+            let _ = issuer.verify(&token).await;
+            refreshing.store(false, Ordering::Release);
+        });
+    }
+
     /// The verified claims as ours: the entity's table, and its id or email as `sub`.
     fn claims(&self, issued: IssuerClaims) -> Result<Claims, AuthError> {
         match self.id {

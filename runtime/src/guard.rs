@@ -125,6 +125,9 @@ fn admit<B>(ctx: &Arc<Context>, hand_added: bool, req: &mut Request<B>) -> Resul
             });
         }
         req.extensions_mut().insert(claims);
+    } else {
+        // Claims an outer router verified with its own keys are not this router's caller.
+        req.extensions_mut().remove::<Claims>();
     }
     req.extensions_mut().insert(Arc::clone(ctx));
     Ok(())

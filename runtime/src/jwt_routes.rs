@@ -164,8 +164,9 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
         Router::new()
     }
 
-    /// The public half of the key set as a JWKS document (RFC 7517): every ES256, EdDSA and
-    /// RS256 key, with its `kid`; never an HMAC secret.
+    /// The public half of the key set as a JWKS document (RFC 7517): every ES256 and EdDSA key
+    /// this server signs with (the signing key and old ones kept for rotation), with its `kid`;
+    /// never an HMAC secret, never a public key given to verify others' tokens.
     #[cfg(feature = "asymmetric")]
     pub fn jwks(&self) -> jsonwebtoken::jwk::JwkSet {
         jsonwebtoken::jwk::JwkSet {
@@ -174,6 +175,9 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
                 .keys
                 .keys()
                 .iter()
+                // Our keys only: a public key kept to verify another service's tokens is not
+                // ours to vouch for.
+                .filter(|key| key.can_sign())
                 .filter_map(crate::Key::public_jwk)
                 .collect(),
         }

@@ -24,7 +24,8 @@ use crate::keys::Key;
 /// (401 if the route carries no verified token, e.g. a public route called without one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
-    /// The entity's id, as a string.
+    /// The entity's id, as a string; for an external issuer's token mapped by email, the email
+    /// (then [`lookup`](Self::lookup) says `Some("email")`).
     pub sub: String,
     /// The entity's table, e.g. `users`: which [`Entity`] the id belongs to.
     pub table_name: String,
@@ -60,6 +61,9 @@ pub struct Claims {
     /// then holds its value, not an id.
     #[serde(skip)]
     lookup: Option<&'static str>,
+    /// Whether an external issuer minted the token (never renewed into one of ours).
+    #[serde(skip)]
+    external: bool,
 }
 
 /// The `aud` claim: one audience or several (RFC 7519 §4.1.3).
@@ -101,8 +105,9 @@ impl Claims {
         })
     }
 
-    /// The claim `sub` holds, when it is not the entity's id (see the field).
-    pub(crate) fn lookup(&self) -> Option<&'static str> {
+    /// The claim `sub` holds when it is not the entity's id: `Some("email")` for an external
+    /// issuer's token mapped by verified email, `None` otherwise.
+    pub fn lookup(&self) -> Option<&'static str> {
         self.lookup
     }
 
@@ -134,6 +139,7 @@ impl Claims {
             scope: None,
             raw: Arc::from(Value::Object(issued.raw).to_string()),
             lookup,
+            external: true,
         }
     }
 
@@ -301,6 +307,7 @@ impl TokenKeys {
             scope: grants.scope,
             raw: Arc::from(""),
             lookup: None,
+            external: false,
         };
         let json = if custom.is_empty() {
             serde_json::to_vec(&claims)
@@ -345,6 +352,12 @@ impl TokenKeys {
     /// entity, and loading it would cost a store read; it never widens them. An app that revokes
     /// roles mints from the loaded entity with `create_token_for` instead.
     pub(crate) fn renew(&self, claims: &Claims) -> Result<String, AuthError> {
+        // A provider's short-lived token must not become one of ours that outlives it.
+        if claims.external {
+            return Err(AuthError::InvalidRequest(
+                "tokens of another issuer are not renewed: sign in again",
+            ));
+        }
         let grants = Grants {
             roles: claims.roles.clone(),
             scope: claims.scope.clone(),
@@ -574,6 +587,7 @@ mod tests {
             scope: None,
             raw: Arc::from(""),
             lookup: None,
+            external: false,
         }
     }
 
