@@ -3,8 +3,8 @@
 pub use jwt_router_macros::{authed, ignored, public};
 pub use jwt_router_runtime::{
     Audience, AuthError, Authed, Claims, ConfigError, Entity, Guard, GuardFuture, GuardLayer,
-    GuardedRouter, GuardedRouterFuture, GuardedService, JwtRoutes, JwtRoutesBuilder, Key, KeyError,
-    Method, Policy, Problem, RouteInfo, RouteTable, Source, StoreError, Tokens, testing,
+    GuardedRouter, GuardedRouterFuture, GuardedService, JwtRoutes, JwtRoutesBuilder, Key, Method,
+    Policy, Problem, RouteInfo, RouteTable, Source, StoreError, Tokens, testing,
 };
 #[cfg(feature = "oidc")]
 pub use jwt_router_runtime::{
@@ -13,7 +13,7 @@ pub use jwt_router_runtime::{
 
 /// jsonwebtoken's JWK types and algorithms, for [`Key::from_jwk`] and [`JwtRoutes::jwks`].
 #[cfg(feature = "asymmetric")]
-pub use jwt_router_runtime::{Algorithm, jwk};
+pub use jwt_router_runtime::{Algorithm, KeyError, jwk};
 
 #[doc(hidden)]
 pub mod __private {

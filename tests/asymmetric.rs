@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use jwt_router::jwk::{AlgorithmParameters, Jwk};
 use jwt_router::testing::token_for;
-use jwt_router::{Claims, JwtRoutes, Key, Problem, authed};
+use jwt_router::{JwtRoutes, Key, Problem};
 use p256::ecdsa::signature::Verifier;
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use rand::rngs::OsRng;
@@ -21,9 +21,14 @@ use serde_json::{Value, json};
 
 use common::{Db, User, ada, get};
 
-#[authed(GET, "/whoami")]
-async fn whoami(claims: Claims) -> String {
-    format!("sub {}", claims.sub)
+/// The handlers the key-set tests mount (`taken` below is mounted by its own test only).
+mod handlers {
+    use jwt_router::{Claims, authed};
+
+    #[authed(GET, "/whoami")]
+    async fn whoami(claims: Claims) -> String {
+        format!("sub {}", claims.sub)
+    }
 }
 
 /// A fresh P-256 key: private PKCS#8 PEM, public SPKI PEM.
@@ -77,7 +82,9 @@ fn claims() -> Value {
 
 fn jwt(keys: impl IntoIterator<Item = (Key, bool)>) -> JwtRoutes<Db> {
     let builder = keys.into_iter().fold(
-        JwtRoutes::builder().entity::<User>().module(module_path!()),
+        JwtRoutes::builder()
+            .entity::<User>()
+            .module(format!("{}::handlers", module_path!())),
         |builder, (key, signs)| {
             if signs {
                 builder.signing_key(key)
@@ -354,6 +361,31 @@ fn unreadable_private_keys_are_clear_errors() {
             .expect_err("garbage accepted");
     assert!(
         err.to_string().starts_with("invalid key: ES256 PEM"),
+        "{err}"
+    );
+}
+
+mod taken {
+    #[jwt_router::ignored(GET, "/.well-known/jwks.json")]
+    async fn own_jwks() -> &'static str {
+        "{}"
+    }
+}
+
+#[test]
+fn jwks_route_over_a_declared_route_fails_at_startup() {
+    let (es_private, _) = es256_pems();
+    let err = JwtRoutes::<Db>::builder()
+        .signing_key(Key::es256_pem(es_private.as_bytes()).expect("key"))
+        .jwks_route()
+        .module(format!("{}::taken", module_path!()))
+        .build()
+        .expect_err("two JWKS routes accepted");
+    assert!(
+        matches!(
+            err.problems(),
+            [Problem::DuplicateRoute { second, .. }] if second.handler == "own_jwks"
+        ),
         "{err}"
     );
 }

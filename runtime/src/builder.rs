@@ -253,6 +253,24 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
             };
             policies.insert(&route.path, route.decl.method, rule);
         }
+        if let Some(taken) = routes
+            .iter()
+            .find(|r| self.jwks_route && r.path == JWKS_PATH && r.decl.method == Method::Get)
+        {
+            // axum would panic mounting both: say so here, with the declaration's location.
+            return Err(ConfigError {
+                problems: vec![Problem::DuplicateRoute {
+                    method: Method::Get,
+                    path: JWKS_PATH.to_owned(),
+                    first: crate::config_error::Source {
+                        handler: "jwks_route",
+                        file: "jwt-router",
+                        line: 0,
+                    },
+                    second: crate::config_error::Source::of(taken.decl),
+                }],
+            });
+        }
         if self.jwks_route {
             let rule = Rule {
                 policy: Policy::Ignored,

@@ -98,7 +98,9 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
     }
 
     /// The guard as a layer, for routers you assemble yourself. Add it last: axum applies a
-    /// layer only to the routes (and fallback) added before it. Prefer [`router`](Self::router).
+    /// layer only to the routes (and fallback) added before it. Prefer [`router`](Self::router):
+    /// a router assembled by hand also lacks what [`GuardedRouter`] adds around the guard (no
+    /// `Allow` on refusals, `Cache-Control: no-store` on answers that minted a token).
     pub fn layer(&self, state: &S) -> GuardLayer {
         GuardLayer::new(Arc::new(Context {
             settings: Arc::clone(&self.settings),

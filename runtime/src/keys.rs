@@ -232,15 +232,18 @@ impl HmacKey {
 }
 
 /// Why an asymmetric key could not be read.
+#[cfg(feature = "asymmetric")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyError(pub(crate) String);
 
+#[cfg(feature = "asymmetric")]
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "invalid key: {}", self.0)
     }
 }
 
+#[cfg(feature = "asymmetric")]
 impl std::error::Error for KeyError {}
 
 #[cfg(feature = "asymmetric")]

@@ -34,7 +34,9 @@ pub use guard::{Guard, GuardFuture, GuardLayer};
 #[cfg(feature = "oidc")]
 pub use issuer::{Issuer, IssuerBuilder, IssuerClaims, IssuerError, install_default_tls_provider};
 pub use jwt_routes::JwtRoutes;
-pub use keys::{Key, KeyError};
+pub use keys::Key;
+#[cfg(feature = "asymmetric")]
+pub use keys::KeyError;
 pub use router::{GuardedRouter, GuardedRouterFuture, GuardedService};
 pub use table::{Method, Policy, RouteInfo, RouteTable};
 pub use token::{Audience, Claims};
