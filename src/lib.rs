@@ -15,6 +15,10 @@ pub use jwt_router_runtime::{
 #[cfg(feature = "asymmetric")]
 pub use jwt_router_runtime::{Algorithm, KeyError, jwk};
 
+/// The route table as OpenAPI (feature `openapi`).
+#[cfg(feature = "openapi")]
+pub use jwt_router_runtime::openapi;
+
 #[doc(hidden)]
 pub mod __private {
     pub use jwt_router_runtime::__private::*;

@@ -15,6 +15,8 @@ mod guard;
 mod issuer;
 mod jwt_routes;
 mod keys;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod router;
 mod table;
 mod token;
