@@ -264,3 +264,22 @@ async fn refusal_for_an_existing_path_and_a_missing_one_are_identical() {
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(reply.headers[header::ALLOW], "POST");
 }
+
+#[tokio::test]
+async fn an_outer_routers_claims_do_not_reach_an_inner_router() {
+    let inner = JwtRoutes::<Db>::builder()
+        .secret("the inner app's own secret, 32+ bytes")
+        .entity::<User>()
+        .module(format!("{}::nested_inner", env!("CARGO_CRATE_NAME")))
+        .build()
+        .expect("valid configuration")
+        .router(Db::seeded());
+    // The outer guard verifies the outer token (hand-added service: authed)...
+    let app = jwt().router(Db::seeded()).nest_service("/inner", inner);
+    // ...but the inner router decides with its own keys: that token is not one of its own.
+    let reply = get_uri(&app, "/inner/maybe", Some(&token())).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
+}

@@ -11,3 +11,12 @@ mod rendering;
 mod roles;
 mod startup;
 mod tokens;
+
+/// The inner app of `compose`'s nesting test: its own keys, its own public route, outside every
+/// other module's `.module(..)`.
+mod nested_inner {
+    #[jwt_router::public(GET, "/maybe")]
+    async fn maybe(claims: Option<jwt_router::Claims>) -> String {
+        format!("{:?}", claims.map(|c| c.sub))
+    }
+}

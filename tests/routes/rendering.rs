@@ -150,3 +150,31 @@ async fn answers_without_a_minted_token_keep_their_caching() {
     let ghost = send(&default(), request("POST", "/ghost-token", None)).await;
     assert!(!ghost.headers.contains_key(header::CACHE_CONTROL));
 }
+
+#[public(POST, "/fails-with-cookies")]
+async fn fails_with_cookies() -> (axum::http::HeaderMap, AuthError) {
+    let mut headers = axum::http::HeaderMap::new();
+    for cookie in ["a=1", "b=2"] {
+        headers.append(
+            header::SET_COOKIE,
+            axum::http::HeaderValue::from_static(cookie),
+        );
+    }
+    (headers, AuthError::StoreUnavailable)
+}
+
+#[tokio::test]
+async fn a_rerendered_error_keeps_every_value_of_a_repeated_header() {
+    let reply = send(&custom(), request("POST", "/fails-with-cookies", None)).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        reply
+            .body
+            .as_str()
+            .is_some_and(|b| b.starts_with("custom store_unavailable")),
+        "{:?}",
+        reply.body
+    );
+    let cookies: Vec<_> = reply.headers.get_all(header::SET_COOKIE).iter().collect();
+    assert_eq!(cookies, ["a=1", "b=2"]);
+}
