@@ -16,6 +16,8 @@ mod issuer;
 mod jwt_routes;
 mod keys;
 mod router;
+#[cfg(feature = "oidc")]
+mod signin;
 mod table;
 mod token;
 
@@ -36,6 +38,11 @@ pub use issuer::{Issuer, IssuerBuilder, IssuerClaims, IssuerError, install_defau
 pub use jwt_routes::JwtRoutes;
 pub use keys::{Key, KeyError};
 pub use router::{GuardedRouter, GuardedRouterFuture, GuardedService};
+#[cfg(feature = "oidc")]
+pub use signin::{
+    Authorization, ClientAuth, Exchange, GOOGLE_ISSUER, PendingSignIn, Provider, ProviderBuilder,
+    SignedIn,
+};
 pub use table::{Method, Policy, RouteInfo, RouteTable};
 pub use token::{Audience, Claims};
 
