@@ -184,7 +184,9 @@ impl fmt::Display for AuthError {
             Self::AccountDisabled => f.write_str("this account is disabled"),
             Self::StoreUnavailable => f.write_str("the entity store is unavailable, try again"),
             Self::StorePanicked => f.write_str("the entity store failed unexpectedly"),
-            Self::CodeRefused => f.write_str("the identity provider refused the authorization code"),
+            Self::CodeRefused => {
+                f.write_str("the identity provider refused the authorization code")
+            }
             Self::StateMismatch => {
                 f.write_str("the sign-in `state` is not the one this browser was sent with")
             }

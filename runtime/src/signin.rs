@@ -15,6 +15,8 @@ use http::HeaderValue;
 use serde::Deserialize;
 use url::Url;
 
+#[cfg(feature = "testing")]
+pub(crate) use flow::challenge;
 pub use flow::{Authorization, PendingSignIn};
 
 use crate::error::AuthError;
@@ -135,7 +137,10 @@ struct TokenRefusal {
 
 impl Provider {
     /// Google, with the client id and secret of an OAuth client from the Google Cloud console.
-    pub fn google(client_id: impl Into<String>, client_secret: impl Into<String>) -> ProviderBuilder {
+    pub fn google(
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> ProviderBuilder {
         Self::builder(GOOGLE_ISSUER, client_id, client_secret)
     }
 
@@ -318,13 +323,17 @@ impl Provider {
                 Ok(TokenAnswer {
                     id_token: Some(id_token),
                 }) => Ok(id_token),
-                Ok(_) => Err(unavailable(&"no `id_token` in the answer (is `openid` a scope?)")),
+                Ok(_) => Err(unavailable(
+                    &"no `id_token` in the answer (is `openid` a scope?)",
+                )),
                 Err(err) => Err(unavailable(&err)),
             },
             400 | 401 => {
                 let refusal = serde_json::from_slice::<TokenRefusal>(&body).ok();
                 let error = refusal.as_ref().map_or("", |r| r.error.as_str());
-                let description = refusal.as_ref().and_then(|r| r.error_description.as_deref());
+                let description = refusal
+                    .as_ref()
+                    .and_then(|r| r.error_description.as_deref());
                 if matches!(error, "invalid_client" | "unauthorized_client") {
                     // This server's credentials, not the user's code: worth an operator's eye.
                     tracing::error!(issuer = %inner.issuer.issuer(), error, description, "jwt-router: sign-in: the provider refused this client");
@@ -389,9 +398,12 @@ impl ProviderBuilder {
     pub async fn discover(self) -> Result<Provider, IssuerError> {
         let issuer = self.issuer.discover().await?;
         let endpoints = issuer.endpoints();
-        let token_endpoint = endpoints.token.clone().ok_or(IssuerError::MissingEndpoint {
-            field: "token_endpoint",
-        })?;
+        let token_endpoint = endpoints
+            .token
+            .clone()
+            .ok_or(IssuerError::MissingEndpoint {
+                field: "token_endpoint",
+            })?;
         let authorization_endpoint =
             endpoints
                 .authorization
@@ -499,6 +511,9 @@ mod tests {
             "{:?}",
             Exchange::code("the-code").code_verifier("the-verifier")
         );
-        assert!(!shown.contains("the-code") && !shown.contains("the-verifier"), "{shown}");
+        assert!(
+            !shown.contains("the-code") && !shown.contains("the-verifier"),
+            "{shown}"
+        );
     }
 }

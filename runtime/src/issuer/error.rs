@@ -111,7 +111,10 @@ impl fmt::Display for IssuerError {
                 write!(f, "the key set has more than one key with kid `{kid}`")
             }
             Self::MissingEndpoint { field } => {
-                write!(f, "the discovery document has no `{field}`, which sign-in needs")
+                write!(
+                    f,
+                    "the discovery document has no `{field}`, which sign-in needs"
+                )
             }
             Self::NoUsableKeys { url } => write!(
                 f,

@@ -127,7 +127,11 @@ impl Http {
     }
 
     /// The body, read chunk by chunk so an oversized one is never held whole.
-    async fn read(&self, url: &Url, mut response: reqwest::Response) -> Result<Vec<u8>, IssuerError> {
+    async fn read(
+        &self,
+        url: &Url,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, IssuerError> {
         let too_large = || IssuerError::TooLarge {
             url: url.to_string(),
             limit: self.max_body,

@@ -116,8 +116,7 @@ fn random<const N: usize>() -> Result<String, AuthError> {
 /// guesses at.
 pub(super) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0, |diff, (a, b)| diff | (a ^ b))
             == 0
@@ -139,8 +138,14 @@ mod tests {
     #[test]
     fn authorization_url_carries_every_parameter_and_the_pending_sign_in_checks_state() {
         let endpoint = Url::parse("https://idp.test/auth?prompt=login").expect("url");
-        let auth = authorize(&endpoint, "app", "https://app.test/cb", "openid email", None)
-            .expect("authorize");
+        let auth = authorize(
+            &endpoint,
+            "app",
+            "https://app.test/cb",
+            "openid email",
+            None,
+        )
+        .expect("authorize");
         let url = Url::parse(&auth.url).expect("url");
         let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         let pending = &auth.pending;
@@ -158,8 +163,8 @@ mod tests {
             pending.exchange("code", "forged").map(|_| ()),
             Err(AuthError::StateMismatch)
         );
-        let again = authorize(&endpoint, "app", "https://app.test/cb", "openid", None)
-            .expect("authorize");
+        let again =
+            authorize(&endpoint, "app", "https://app.test/cb", "openid", None).expect("authorize");
         assert_ne!(again.pending.state, pending.state);
     }
 
