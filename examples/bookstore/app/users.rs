@@ -7,7 +7,7 @@ use jwt_router::{Entity, StoreError, Tokens, authed, public};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::accounts::{Login, Registration, valid_name};
+use super::accounts::{Login, Registration, normalize_email, valid_name};
 use super::db::Db;
 use super::error::ApiError;
 use super::extract::JsonBody;
@@ -42,9 +42,27 @@ impl Entity for User {
             .map_err(StoreError::new)
     }
 
+    /// By email, for sign-in with the identity provider and its ID tokens as bearer tokens.
+    async fn load_by_claim(db: &Db, claim: &str, email: &str) -> Result<Option<Self>, StoreError> {
+        if claim != "email" {
+            return Ok(None);
+        }
+        by_email(db, &normalize_email(email))
+            .await
+            .map_err(StoreError::new)
+    }
+
     fn is_active(&self) -> bool {
         !self.disabled
     }
+}
+
+/// The user with this (normalized) email.
+pub(crate) async fn by_email(db: &Db, email: &str) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, email, admin, disabled FROM users WHERE email = ?")
+        .bind(email)
+        .fetch_optional(db.pool())
+        .await
 }
 
 /// `POST /api/v1/users`: 201 `{"data": User, "token"}`; the email given as `ADMIN_EMAIL` makes
@@ -89,13 +107,14 @@ async fn login(
 ) -> Result<Json<TokenOnly>, ApiError> {
     let email = body.email()?;
     let login = async {
-        let row: Option<(i64, String, bool)> =
+        // No hash (a user of the identity provider) is checked like an unknown account: 401.
+        let row: Option<(i64, Option<String>, bool)> =
             sqlx::query_as("SELECT id, password_hash, disabled FROM users WHERE email = ?")
                 .bind(&email)
                 .fetch_optional(app.db.pool())
                 .await?;
         let (id, hash, disabled) = match row {
-            Some((id, hash, disabled)) => (Some(id), Some(hash), disabled),
+            Some((id, hash, disabled)) => (Some(id), hash, disabled),
             None => (None, None, false),
         };
         let matches = app.passwords.verify(body.password, hash).await?;
