@@ -8,7 +8,9 @@ pub use jwt_router_runtime::{
 };
 #[cfg(feature = "oidc")]
 pub use jwt_router_runtime::{
-    ExternalId, Issuer, IssuerBuilder, IssuerClaims, IssuerError, install_default_tls_provider,
+    Authorization, ClientAuth, Exchange, ExternalId, GOOGLE_ISSUER, Issuer, IssuerBuilder,
+    IssuerClaims, IssuerError, PendingSignIn, Provider, ProviderBuilder, SignedIn,
+    install_default_tls_provider,
 };
 
 /// jsonwebtoken's JWK types and algorithms, for [`Key::from_jwk`] and [`JwtRoutes::jwks`].

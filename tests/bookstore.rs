@@ -62,6 +62,7 @@ impl TempDb {
                 .expect("valid Argon2 parameters"),
             connections: app::ConnectionLimits::default(),
             logins: app::LoginLimits::default(),
+            oidc: None,
         }
     }
 }
@@ -1847,4 +1848,159 @@ async fn logs_name_route_templates_and_never_tokens_or_passwords() {
         !text.contains(std::str::from_utf8(SECRET).expect("utf-8")),
         "{text}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in with an identity provider (`--features testing`): the fake provider on 127.0.0.1.
+
+#[tokio::test]
+async fn oidc_sign_in_unconfigured_is_404_not_configured() {
+    let (_db, server) = start().await;
+    let answer = server
+        .post(
+            "/api/v1/auth/oidc",
+            None,
+            json!({"code": "c", "redirect_uri": "http://127.0.0.1/cb"}),
+        )
+        .await;
+    assert_eq!(
+        (answer.status, &answer.body["error"]),
+        (StatusCode::NOT_FOUND, &json!("not_configured"))
+    );
+    server.stop().await;
+}
+
+#[cfg(feature = "testing")]
+mod oidc {
+    use jwt_router::testing::provider::{Failure, FakeProvider};
+
+    use super::*;
+
+    const CLIENT_ID: &str = "bookstore-client";
+    const REDIRECT: &str = "http://127.0.0.1:9/signed-in";
+
+    async fn start_with_provider() -> (TempDb, Server, FakeProvider) {
+        let provider = FakeProvider::start().await.expect("provider");
+        provider.register_client(CLIENT_ID, "bookstore-secret");
+        let db = TempDb::new();
+        let server = Server::start(app::Config {
+            oidc: Some(app::OidcConfig {
+                issuer: provider.issuer().to_owned(),
+                client_id: CLIENT_ID.to_owned(),
+                client_secret: "bookstore-secret".to_owned(),
+            }),
+            ..db.config()
+        })
+        .await;
+        (db, server, provider)
+    }
+
+    fn code(provider: &FakeProvider, email: &str, verified: bool) -> String {
+        let claims = provider.email_claims(CLIENT_ID, email, verified);
+        provider.code(provider.sign(&provider.first_kid(), &claims), None)
+    }
+
+    async fn sign_in(server: &Server, code: &str) -> Answer {
+        server
+            .post(
+                "/api/v1/auth/oidc",
+                None,
+                json!({"code": code, "redirect_uri": REDIRECT}),
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn first_sign_in_creates_a_passwordless_user_whose_password_login_is_401() {
+        let (_db, server, provider) = start_with_provider().await;
+        let answer = sign_in(&server, &code(&provider, "Grace@Example.com", true)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+        assert_eq!(
+            answer.body["data"],
+            json!({"id": 1, "name": "grace", "email": "grace@example.com", "admin": false})
+        );
+        assert_no_secrets(&answer);
+        let me = server.get("/api/v1/users/me", Some(&answer.token())).await;
+        assert_eq!(
+            (me.status, &me.body["data"]["id"]),
+            (StatusCode::OK, &json!(1))
+        );
+        let login = server
+            .post(
+                "/api/v1/users/login",
+                None,
+                json!({"email": "grace@example.com", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(
+            (login.status, &login.body["error"]),
+            (StatusCode::UNAUTHORIZED, &json!("invalid_credentials"))
+        );
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn returning_user_signs_in_by_email_in_any_case_and_admin_email_applies() {
+        let (_db, server, provider) = start_with_provider().await;
+        let (id, _) = server.user("Ada", "ada@example.com").await;
+        let answer = sign_in(&server, &code(&provider, "ADA@example.com", true)).await;
+        assert_eq!(
+            (answer.status, &answer.body["data"]["id"]),
+            (StatusCode::OK, &json!(id))
+        );
+        let admin = sign_in(&server, &code(&provider, ADMIN_EMAIL, true)).await;
+        assert_eq!(
+            (admin.status, &admin.body["data"]["admin"]),
+            (StatusCode::OK, &json!(true))
+        );
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn refused_code_or_unverified_email_is_401_and_provider_down_is_502() {
+        let (_db, server, provider) = start_with_provider().await;
+        let unverified = sign_in(&server, &code(&provider, "eve@example.com", false)).await;
+        assert_eq!(
+            (unverified.status, &unverified.body["error"]),
+            (StatusCode::UNAUTHORIZED, &json!("email_not_verified"))
+        );
+        let refused = sign_in(&server, "never-issued").await;
+        assert_eq!(
+            (refused.status, &refused.body["error"]),
+            (StatusCode::UNAUTHORIZED, &json!("code_refused"))
+        );
+        let missing = server
+            .post("/api/v1/auth/oidc", None, json!({"code": "c"}))
+            .await;
+        assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{missing:?}");
+        provider.fail_token(Some(Failure::ServerError));
+        let down = sign_in(&server, &code(&provider, "ada@example.com", true)).await;
+        assert_eq!(
+            (down.status, &down.body["error"]),
+            (StatusCode::BAD_GATEWAY, &json!("provider_unavailable"))
+        );
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn provider_id_token_is_a_bearer_token_on_users_routes() {
+        let (_db, server, provider) = start_with_provider().await;
+        let (id, _) = server.user("Ada", "ada@example.com").await;
+        let before = provider.requests();
+        let headers = provider.headers_for(CLIENT_ID, "Ada@Example.com");
+        let token = headers["authorization"]
+            .to_str()
+            .expect("header")
+            .trim_start_matches("Bearer ");
+        for _ in 0..5 {
+            let me = server.get("/api/v1/users/me", Some(token)).await;
+            assert_eq!(
+                (me.status, &me.body["data"]["id"]),
+                (StatusCode::OK, &json!(id)),
+                "{me:?}"
+            );
+        }
+        assert_eq!(provider.requests(), before, "no provider call per request");
+        server.stop().await;
+    }
 }

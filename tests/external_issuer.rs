@@ -169,7 +169,7 @@ async fn issuer_tokens_are_refused_with_precise_codes() {
     let mut other_issuer = email_claims(&provider, "ada@example.com", json!(true));
     other_issuer["iss"] = json!("https://evil.example.com");
     for (token, expected) in [
-        (unverified, (StatusCode::UNAUTHORIZED, "invalid_token")),
+        (unverified, (StatusCode::UNAUTHORIZED, "email_not_verified")),
         (stranger, (StatusCode::UNAUTHORIZED, "unknown_entity")),
         (
             provider.sign(&kid, &other_audience),

@@ -2,7 +2,9 @@
 //!
 //! Environment: `PORT` (3000), `DATABASE_URL` (`sqlite://bookstore.db?mode=rwc`), `SECRET_KEY`
 //! (random if unset: tokens then die with the process), `ADMIN_EMAIL`, `JWT_EXPIRE_DAYS` (30),
-//! `MAX_CONNECTIONS` (1024), `RUST_LOG` (`info`). The HTTP contract is in the README.
+//! `MAX_CONNECTIONS` (1024), `RUST_LOG` (`info`); sign-in with an identity provider (built with
+//! `--features oidc`): `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`, `OIDC_ISSUER`
+//! (`https://accounts.google.com`). The HTTP contract is in the README.
 
 mod app;
 
@@ -42,11 +44,25 @@ async fn run() -> Result<(), app::Error> {
             ..defaults
         },
         logins: app::LoginLimits::default(),
+        oidc: oidc_config(),
     };
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await
         .map_err(|err| format!("cannot listen on 127.0.0.1:{port}: {err}"))?;
     app::serve(config, listener, shutdown_signal()).await
+}
+
+/// `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET` and `OIDC_ISSUER` (Google by default); sign-in with
+/// the provider is off without a client id.
+fn oidc_config() -> Option<app::OidcConfig> {
+    Some(app::OidcConfig {
+        client_id: env::var("OIDC_CLIENT_ID")
+            .ok()
+            .filter(|id| !id.is_empty())?,
+        client_secret: env::var("OIDC_CLIENT_SECRET").unwrap_or_default(),
+        issuer: env::var("OIDC_ISSUER")
+            .unwrap_or_else(|_| "https://accounts.google.com".to_owned()),
+    })
 }
 
 /// `SECRET_KEY`, or 32 random bytes that live as long as the process.

@@ -32,6 +32,7 @@ pub(crate) fn serve(dir: PathBuf) -> Result<bool, Error> {
         password_params: argon2::Params::DEFAULT,
         connections: app::ConnectionLimits::default(),
         logins: app::LoginLimits::default(),
+        oidc: None,
     };
     let served = tokio::runtime::Runtime::new()?.block_on(async {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;

@@ -64,6 +64,24 @@ pub enum AuthError {
     /// The entity store panicked while loading the caller (500 `internal_error`); the server
     /// keeps serving.
     StorePanicked,
+    /// Sign-in: the identity provider refused the authorization code (used, expired, or its
+    /// PKCE verifier or redirect URI does not match) (401 `code_refused`).
+    CodeRefused,
+    /// Sign-in: the `state` coming back from the provider is not the one sent (401
+    /// `state_mismatch`): the callback was not started by this browser.
+    StateMismatch,
+    /// Sign-in: the ID token's `nonce` is not the one sent (401 `nonce_mismatch`): a replayed
+    /// or injected token.
+    NonceMismatch,
+    /// The identity provider has not verified the token's email (`email_verified`), or the
+    /// token carries none (401 `email_not_verified`).
+    EmailNotVerified,
+    /// Sign-in: the ID token's hosted domain (Google's `hd`) is not the one required (401
+    /// `wrong_hosted_domain`).
+    WrongHostedDomain,
+    /// Sign-in: the identity provider could not be reached, timed out, or answered something
+    /// other than a token or a refusal (502 `provider_unavailable`).
+    ProviderUnavailable,
 }
 
 impl AuthError {
@@ -77,7 +95,13 @@ impl AuthError {
             | Self::UnknownKey
             | Self::WrongIssuer
             | Self::WrongAudience
-            | Self::EntityNotFound => StatusCode::UNAUTHORIZED,
+            | Self::EntityNotFound
+            | Self::CodeRefused
+            | Self::StateMismatch
+            | Self::NonceMismatch
+            | Self::EmailNotVerified
+            | Self::WrongHostedDomain => StatusCode::UNAUTHORIZED,
+            Self::ProviderUnavailable => StatusCode::BAD_GATEWAY,
             Self::WrongEntity { .. } | Self::InsufficientScope { .. } | Self::AccountDisabled => {
                 StatusCode::FORBIDDEN
             }
@@ -105,20 +129,30 @@ impl AuthError {
             Self::StoreUnavailable => "store_unavailable",
             Self::Misconfigured(_) | Self::UnregisteredEntity(_) => "misconfigured",
             Self::StorePanicked => "internal_error",
+            Self::CodeRefused => "code_refused",
+            Self::StateMismatch => "state_mismatch",
+            Self::NonceMismatch => "nonce_mismatch",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::WrongHostedDomain => "wrong_hosted_domain",
+            Self::ProviderUnavailable => "provider_unavailable",
         }
     }
 
     /// The `WWW-Authenticate` value this rejection calls for, if any (RFC 6750 §3).
     pub fn www_authenticate(&self) -> Option<HeaderValue> {
         let value = match self {
-            Self::MissingToken => "Bearer",
+            // Sign-in refusals: no token was presented, so no `error` to report (RFC 6750 §3.1).
+            Self::MissingToken | Self::CodeRefused | Self::StateMismatch => "Bearer",
             Self::InvalidRequest(_) => "Bearer error=\"invalid_request\"",
             Self::InvalidToken(_)
             | Self::ExpiredToken
             | Self::UnknownKey
             | Self::WrongIssuer
             | Self::WrongAudience
-            | Self::EntityNotFound => "Bearer error=\"invalid_token\"",
+            | Self::EntityNotFound
+            | Self::NonceMismatch
+            | Self::EmailNotVerified
+            | Self::WrongHostedDomain => "Bearer error=\"invalid_token\"",
             Self::WrongEntity { .. } => "Bearer error=\"insufficient_scope\"",
             Self::InsufficientScope { roles, scopes } => {
                 // The macros admit only RFC 6749 §3.3 characters, which a quoted string holds.
@@ -184,6 +218,22 @@ impl fmt::Display for AuthError {
             Self::AccountDisabled => f.write_str("this account is disabled"),
             Self::StoreUnavailable => f.write_str("the entity store is unavailable, try again"),
             Self::StorePanicked => f.write_str("the entity store failed unexpectedly"),
+            Self::CodeRefused => {
+                f.write_str("the identity provider refused the authorization code")
+            }
+            Self::StateMismatch => {
+                f.write_str("the sign-in `state` is not the one this browser was sent with")
+            }
+            Self::NonceMismatch => f.write_str("the ID token's `nonce` is not the one sent"),
+            Self::EmailNotVerified => {
+                f.write_str("the identity provider has not verified this email (`email_verified`)")
+            }
+            Self::WrongHostedDomain => {
+                f.write_str("the account is not in the required domain (`hd`)")
+            }
+            Self::ProviderUnavailable => {
+                f.write_str("the identity provider could not be reached, try again")
+            }
         }
     }
 }

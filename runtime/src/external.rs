@@ -103,17 +103,7 @@ impl ExternalIssuer {
                 Ok(Claims::external(issued, self.table, sub, None))
             }
             ExternalId::VerifiedEmail => {
-                let email = match (&issued.email, issued.email_verified) {
-                    (Some(email), true) => email.trim().to_owned(),
-                    (Some(_), false) => {
-                        return Err(AuthError::InvalidToken(
-                            "the issuer has not verified this email (`email_verified`)",
-                        ));
-                    }
-                    (None, _) => {
-                        return Err(AuthError::InvalidToken("the token carries no `email`"));
-                    }
-                };
+                let email = issued.verified_email()?.to_owned();
                 Ok(Claims::external(issued, self.table, email, Some("email")))
             }
         }

@@ -37,7 +37,8 @@ pub use error::IssuerError;
 use crate::error::AuthError;
 use crate::token::{BAD_SIGNATURE, Segments, check_header, decode_segment, now, segment_text};
 use claims::Expected;
-use fetch::{Http, checked_url};
+pub(crate) use fetch::Http;
+use fetch::checked_url;
 use keys::KeySet;
 
 /// An external OpenID Connect issuer whose tokens this server accepts for one audience.
@@ -92,6 +93,7 @@ struct Inner {
     issuer: String,
     audience: String,
     jwks_uri: Url,
+    endpoints: Endpoints,
     options: Options,
     http: Http,
     keys: ArcSwap<KeySet>,
@@ -111,11 +113,21 @@ struct Cooldown {
     last: Option<Instant>,
 }
 
-/// The part of the discovery document this verifier reads.
+/// The part of the discovery document this verifier and sign-in read.
 #[derive(Deserialize)]
 struct Discovery {
     issuer: String,
     jwks_uri: String,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+}
+
+/// Where sign-in sends the browser and the code, as discovery named them (checked like the
+/// issuer's own URL).
+#[derive(Debug, Default)]
+pub(crate) struct Endpoints {
+    pub(crate) authorization: Option<Url>,
+    pub(crate) token: Option<Url>,
 }
 
 impl Issuer {
@@ -166,6 +178,16 @@ impl Issuer {
     /// How many times the discovery document was requested.
     pub fn discovery_fetches(&self) -> u64 {
         self.inner.discovery_fetches.load(Ordering::Relaxed)
+    }
+
+    /// The endpoints discovery named, for sign-in.
+    pub(crate) fn endpoints(&self) -> &Endpoints {
+        &self.inner.endpoints
+    }
+
+    /// The client of this issuer, with its timeouts, body cap and no redirects.
+    pub(crate) fn http(&self) -> &Http {
+        &self.inner.http
     }
 
     /// Verifies `token` with the cached keys only: never waits and never fetches; a `kid` not
@@ -324,6 +346,10 @@ impl IssuerBuilder {
         }
         let inner = Arc::new(Inner {
             jwks_uri: checked_url(&document.jwks_uri)?,
+            endpoints: Endpoints {
+                authorization: optional_url(document.authorization_endpoint)?,
+                token: optional_url(document.token_endpoint)?,
+            },
             issuer,
             audience,
             options,
@@ -399,6 +425,10 @@ impl Inner {
             }
         }
     }
+}
+
+fn optional_url(raw: Option<String>) -> Result<Option<Url>, IssuerError> {
+    raw.as_deref().map(checked_url).transpose()
 }
 
 /// Refreshes the keys until the issuer is dropped; holds it only while refreshing.

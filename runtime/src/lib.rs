@@ -18,6 +18,8 @@ mod keys;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod router;
+#[cfg(feature = "oidc")]
+mod signin;
 mod table;
 mod token;
 
@@ -40,6 +42,11 @@ pub use keys::Key;
 #[cfg(feature = "asymmetric")]
 pub use keys::KeyError;
 pub use router::{GuardedRouter, GuardedRouterFuture, GuardedService};
+#[cfg(feature = "oidc")]
+pub use signin::{
+    Authorization, ClientAuth, Exchange, GOOGLE_ISSUER, PendingSignIn, Provider, ProviderBuilder,
+    SignedIn,
+};
 pub use table::{Method, Policy, RouteInfo, RouteTable};
 pub use token::{Audience, Claims};
 

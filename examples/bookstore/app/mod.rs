@@ -12,6 +12,7 @@ mod db;
 mod error;
 mod extract;
 pub(crate) mod http;
+mod oidc;
 mod pages;
 mod passwords;
 mod reply;
@@ -52,6 +53,29 @@ pub(crate) struct Config {
     pub(crate) connections: ConnectionLimits,
     /// Failed logins per account and window.
     pub(crate) logins: LoginLimits,
+    /// Sign-in with an identity provider; `None` answers its route 404 `not_configured`.
+    pub(crate) oidc: Option<OidcConfig>,
+}
+
+/// The identity provider users sign in with (`OIDC_*`).
+#[derive(Clone)]
+// Read only by sign-in, which needs the `oidc` feature.
+#[cfg_attr(not(feature = "oidc"), allow(dead_code))]
+pub(crate) struct OidcConfig {
+    /// The issuer, e.g. `https://accounts.google.com`; `http://` only to a loopback address.
+    pub(crate) issuer: String,
+    /// The OAuth client id, which the provider's ID tokens name as their audience.
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
+}
+
+impl fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for Config {
@@ -63,6 +87,7 @@ impl fmt::Debug for Config {
             .field("expire_days", &self.expire_days)
             .field("connections", &self.connections)
             .field("logins", &self.logins)
+            .field("oidc", &self.oidc)
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +103,9 @@ pub(crate) struct AppState {
     logins: LoginThrottle,
     /// Lowercased, as emails are stored.
     admin_email: Option<Arc<str>>,
+    /// The identity provider, when configured.
+    #[cfg(feature = "oidc")]
+    oidc: Option<jwt_router::Provider>,
 }
 
 /// Where `User` and `Teacher` load themselves from (`Entity::Store`).
@@ -96,6 +124,22 @@ pub(crate) async fn serve(
 ) -> Result<(), Error> {
     // Configuration mistakes (a weak secret, a duplicate route) fail before the database is
     // touched.
+    #[cfg(feature = "oidc")]
+    let oidc = match &config.oidc {
+        Some(oidc) => Some(
+            jwt_router::Provider::builder(&oidc.issuer, &oidc.client_id, &oidc.client_secret)
+                .discover()
+                .await
+                .map_err(|err| format!("OIDC_ISSUER: {err}"))?,
+        ),
+        None => None,
+    };
+    #[cfg(not(feature = "oidc"))]
+    if config.oidc.is_some() {
+        return Err(
+            "OIDC_CLIENT_ID is set but the bookstore was built without `--features oidc`".into(),
+        );
+    }
     let jwt = JwtRoutes::<AppState>::builder()
         .secret(&config.secret)
         .api_name("/api/v1")
@@ -104,12 +148,30 @@ pub(crate) async fn serve(
         .entity::<Teacher>()
         .query_token(true)
         // Only this app's handlers, also when it is compiled into a test binary.
-        .module(module_path!())
-        .build()?;
+        .module(module_path!());
+    // The provider's own ID tokens are bearer tokens on users routes too.
+    #[cfg(feature = "oidc")]
+    let jwt = match &oidc {
+        Some(provider) => jwt.issuer::<User>(
+            provider.issuer().clone(),
+            jwt_router::ExternalId::VerifiedEmail,
+        ),
+        None => jwt,
+    };
+    let jwt = jwt.build()?;
     tracing::info!("routes:\n{}", jwt.route_table());
 
     let db = db::connect(&config.database_url).await?;
-    let served = serve_with(&config, &jwt, db.clone(), listener, shutdown).await;
+    let served = serve_with(
+        &config,
+        &jwt,
+        db.clone(),
+        #[cfg(feature = "oidc")]
+        oidc,
+        listener,
+        shutdown,
+    )
+    .await;
     db.close().await;
     tracing::info!("database closed");
     served
@@ -119,6 +181,7 @@ async fn serve_with(
     config: &Config,
     jwt: &JwtRoutes<AppState>,
     db: Db,
+    #[cfg(feature = "oidc")] oidc: Option<jwt_router::Provider>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
@@ -132,7 +195,10 @@ async fn serve_with(
             .map(accounts::normalize_email)
             .filter(|email| !email.is_empty())
             .map(Arc::from),
+        #[cfg(feature = "oidc")]
+        oidc,
     };
+
     // The fallback is guarded like every route, so an unknown path is a 401 without a token
     // and a 404 with one, never an open door.
     let app = http::layers(jwt.router(state).fallback(http::not_found));

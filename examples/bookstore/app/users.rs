@@ -7,7 +7,7 @@ use jwt_router::{Entity, StoreError, Tokens, authed, public};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::accounts::{Login, Registration, valid_name};
+use super::accounts::{Login, Registration, normalize_email, valid_name};
 use super::db::Db;
 use super::error::ApiError;
 use super::extract::JsonBody;
@@ -42,6 +42,16 @@ impl Entity for User {
             .map_err(StoreError::new)
     }
 
+    /// By email, for sign-in with the identity provider and its ID tokens as bearer tokens.
+    async fn load_by_claim(db: &Db, claim: &str, email: &str) -> Result<Option<Self>, StoreError> {
+        if claim != "email" {
+            return Ok(None);
+        }
+        by_email(db, &normalize_email(email))
+            .await
+            .map_err(StoreError::new)
+    }
+
     fn is_active(&self) -> bool {
         !self.disabled
     }
@@ -61,7 +71,15 @@ impl Entity for User {
 struct Credentials {
     #[sqlx(flatten)]
     user: User,
-    password_hash: String,
+    password_hash: Option<String>,
+}
+
+/// The user with this (normalized) email.
+pub(crate) async fn by_email(db: &Db, email: &str) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, email, admin, disabled FROM users WHERE email = ?")
+        .bind(email)
+        .fetch_optional(db.pool())
+        .await
 }
 
 /// `POST /api/v1/users`: 201 `{"data": User, "token"}`; the email given as `ADMIN_EMAIL` makes
@@ -106,6 +124,7 @@ async fn login(
 ) -> Result<Json<TokenOnly>, ApiError> {
     let email = body.email()?;
     let login = async {
+        // No hash (a user of the identity provider) is checked like an unknown account: 401.
         let row: Option<Credentials> = sqlx::query_as(
             "SELECT id, name, email, admin, disabled, password_hash FROM users WHERE email = ?",
         )
@@ -113,7 +132,7 @@ async fn login(
         .fetch_optional(app.db.pool())
         .await?;
         let (user, hash) = match row {
-            Some(row) => (Some(row.user), Some(row.password_hash)),
+            Some(row) => (Some(row.user), row.password_hash),
             None => (None, None),
         };
         let matches = app.passwords.verify(body.password, hash).await?;
@@ -134,10 +153,13 @@ async fn login(
     }))
 }
 
-/// `GET /api/v1/users/me`: 200 `{"data": User, "token"}`, the token refreshed.
+/// `GET /api/v1/users/me`: 200 `{"data": User, "token"}`, a fresh token minted from the user
+/// as loaded now (so a role taken away is gone from it). The caller may hold the identity
+/// provider's ID token, which `update_token` never renews: this app swaps a verified one for
+/// its own, as sign-in does.
 #[authed(GET, "/users/me", entity = "users")]
 async fn me(user: User, tokens: Tokens) -> Result<Json<WithToken<User>>, ApiError> {
-    let token = tokens.update_token()?;
+    let token = tokens.create_token_for(&user)?;
     Ok(Json(WithToken { data: user, token }))
 }
 

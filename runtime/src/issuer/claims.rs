@@ -76,6 +76,15 @@ pub(super) struct Expected<'a> {
 }
 
 impl IssuerClaims {
+    /// The email, trimmed, if the issuer verified it; [`AuthError::EmailNotVerified`] if it did
+    /// not or the token carries none.
+    pub fn verified_email(&self) -> Result<&str, AuthError> {
+        match &self.email {
+            Some(email) if self.email_verified && !email.trim().is_empty() => Ok(email.trim()),
+            _ => Err(AuthError::EmailNotVerified),
+        }
+    }
+
     /// The claims of `json` (a verified payload), checked against `expected`.
     pub(super) fn check(json: &str, expected: &Expected<'_>) -> Result<Self, AuthError> {
         let wire: Wire = parse_segment(json)?;

@@ -67,6 +67,12 @@ pub enum IssuerError {
         /// The `kid` that appears more than once.
         kid: String,
     },
+    /// The discovery document names no endpoint that sign-in needs (`token_endpoint`, or
+    /// `authorization_endpoint` for the redirect flow).
+    MissingEndpoint {
+        /// The discovery document's field.
+        field: &'static str,
+    },
     /// The key set has no key this verifier can use (with a `kid`, for signatures, of an
     /// allowed algorithm).
     NoUsableKeys {
@@ -103,6 +109,12 @@ impl fmt::Display for IssuerError {
             ),
             Self::DuplicateKid { kid } => {
                 write!(f, "the key set has more than one key with kid `{kid}`")
+            }
+            Self::MissingEndpoint { field } => {
+                write!(
+                    f,
+                    "the discovery document has no `{field}`, which sign-in needs"
+                )
             }
             Self::NoUsableKeys { url } => write!(
                 f,

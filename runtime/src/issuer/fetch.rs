@@ -1,10 +1,12 @@
 //! HTTP to the provider: https only (http to loopback), no redirects, timeouts, capped bodies.
+//! Key sets and discovery are GETs; sign-in POSTs the code to the token endpoint.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::{ACCEPT, CACHE_CONTROL, HeaderMap};
+use http::HeaderValue;
+use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderMap};
 use reqwest::redirect::Policy;
 use rustls_platform_verifier::BuilderVerifierExt;
 use url::{Host, Url};
@@ -47,7 +49,7 @@ pub(super) struct Fetched {
 }
 
 /// The client every request of one issuer goes through.
-pub(super) struct Http {
+pub(crate) struct Http {
     client: reqwest::Client,
     max_body: usize,
 }
@@ -78,52 +80,89 @@ impl Http {
         Ok(Self { client, max_body })
     }
 
-    /// GETs `url`, reading the body chunk by chunk so an oversized one is never held whole.
+    /// GETs `url`; anything but `200 OK` is an error.
     pub(super) async fn get(&self, url: &Url) -> Result<Fetched, IssuerError> {
-        let failed = |err: reqwest::Error| {
-            if err.is_timeout() {
-                IssuerError::TimedOut {
-                    url: url.to_string(),
-                }
-            } else {
-                IssuerError::Unreachable {
-                    url: url.to_string(),
-                    source: err,
-                }
-            }
-        };
-        let too_large = || IssuerError::TooLarge {
-            url: url.to_string(),
-            limit: self.max_body,
-        };
-        let mut response = self
+        let response = self
             .client
             .get(url.clone())
             .header(ACCEPT, "application/json")
             .send()
             .await
-            .map_err(failed)?;
+            .map_err(|err| failed(url, err))?;
         if response.status() != reqwest::StatusCode::OK {
             return Err(IssuerError::Status {
                 url: url.to_string(),
                 status: response.status().as_u16(),
             });
         }
+        let max_age = max_age(response.headers());
+        let body = self.read(url, response).await?;
+        Ok(Fetched { body, max_age })
+    }
+
+    /// POSTs `form` (`application/x-www-form-urlencoded`) to `url`, with `authorization` as
+    /// that header if given; answers the status and the body, whatever the status, since an
+    /// OAuth error answer carries its reason in the body.
+    pub(crate) async fn post_form(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        authorization: Option<HeaderValue>,
+    ) -> Result<(u16, Vec<u8>), IssuerError> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut request = self
+            .client
+            .post(url.clone())
+            .header(ACCEPT, "application/json")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(authorization) = authorization {
+            request = request.header(AUTHORIZATION, authorization);
+        }
+        let response = request.send().await.map_err(|err| failed(url, err))?;
+        let status = response.status().as_u16();
+        Ok((status, self.read(url, response).await?))
+    }
+
+    /// The body, read chunk by chunk so an oversized one is never held whole.
+    async fn read(
+        &self,
+        url: &Url,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, IssuerError> {
+        let too_large = || IssuerError::TooLarge {
+            url: url.to_string(),
+            limit: self.max_body,
+        };
         if response
             .content_length()
             .is_some_and(|length| length > self.max_body as u64)
         {
             return Err(too_large());
         }
-        let max_age = max_age(response.headers());
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(failed)? {
+        while let Some(chunk) = response.chunk().await.map_err(|err| failed(url, err))? {
             if body.len() + chunk.len() > self.max_body {
                 return Err(too_large());
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched { body, max_age })
+        Ok(body)
+    }
+}
+
+fn failed(url: &Url, err: reqwest::Error) -> IssuerError {
+    if err.is_timeout() {
+        IssuerError::TimedOut {
+            url: url.to_string(),
+        }
+    } else {
+        IssuerError::Unreachable {
+            url: url.to_string(),
+            source: err,
+        }
     }
 }
 

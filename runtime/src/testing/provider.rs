@@ -1,6 +1,8 @@
 //! A fake OpenID Connect provider on `127.0.0.1`, for tests of code that verifies an issuer's
-//! tokens: a discovery document, a JWKS of keys generated per run, ID tokens minted with any
-//! claims, key rotation, failures on demand, and request counts.
+//! tokens or signs users in: a discovery document, a JWKS of keys generated per run, ID tokens
+//! minted with any claims, authorization codes exchanged at a real token endpoint (client
+//! authentication and PKCE checked), an authorization endpoint that approves any email, a
+//! userinfo endpoint, key rotation, failures on demand, and every request recorded.
 //!
 //! ```
 //! # extern crate jwt_router_runtime as jwt_router;
@@ -15,16 +17,18 @@
 //! # }
 //! ```
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
@@ -33,6 +37,7 @@ use rand_core::{OsRng, RngCore};
 use serde_json::{Value, json};
 use tokio::task::AbortHandle;
 
+use crate::signin::challenge;
 use crate::token::now;
 
 /// A failure the provider answers with instead of its document, until cleared.
@@ -61,8 +66,36 @@ pub struct Requests {
     pub discovery: u64,
     /// The key set (`/jwks`).
     pub jwks: u64,
+    /// The authorization endpoint (`/authorize`).
+    pub authorize: u64,
+    /// The token endpoint (`/token`).
+    pub token: u64,
+    /// The userinfo endpoint (`/userinfo`).
+    pub userinfo: u64,
     /// Any other path: a verifier that follows `jku` or `x5u` shows up here.
     pub other: u64,
+}
+
+/// One request the provider received, as it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recorded {
+    /// The method.
+    pub method: String,
+    /// The path and query, as sent.
+    pub uri: String,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
+    /// The body, as text (lossy).
+    pub body: String,
+}
+
+/// A code the token endpoint exchanges once for its ID token.
+#[derive(Debug, Clone)]
+struct Grant {
+    id_token: String,
+    code_challenge: Option<String>,
+    redirect_uri: Option<String>,
 }
 
 /// A fake OpenID Connect provider serving on `127.0.0.1`; stops when dropped.
@@ -81,8 +114,18 @@ struct ProviderState {
     cache_control: Mutex<Option<String>>,
     discovery_failure: Mutex<Option<Failure>>,
     jwks_failure: Mutex<Option<Failure>>,
+    token_failure: Mutex<Option<Failure>>,
+    /// The client id and secret the token endpoint requires, once registered.
+    client: Mutex<Option<(String, String)>>,
+    codes: Mutex<HashMap<String, Grant>>,
+    /// Access tokens handed out, with the claims userinfo answers for them.
+    access_tokens: Mutex<HashMap<String, Value>>,
+    recorded: Mutex<Vec<Recorded>>,
     discovery: AtomicU64,
     jwks: AtomicU64,
+    authorize: AtomicU64,
+    token: AtomicU64,
+    userinfo: AtomicU64,
     other: AtomicU64,
 }
 
@@ -118,7 +161,11 @@ impl FakeProvider {
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
+            .route("/authorize", get(authorize))
+            .route("/token", post(token))
+            .route("/userinfo", get(userinfo))
             .fallback(other)
+            .layer(middleware::from_fn_with_state(Arc::clone(&state), record))
             .with_state(Arc::clone(&state));
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
         let provider = Self {
@@ -174,10 +221,7 @@ impl FakeProvider {
     /// # Panics
     /// If no key is published.
     pub fn first_kid(&self) -> String {
-        match lock(&self.state.keys).first() {
-            Some(key) => key.kid.clone(),
-            None => panic!("the fake provider publishes no key"),
-        }
+        self.state.first_kid()
     }
 
     /// The published JWK of `kid`.
@@ -190,14 +234,13 @@ impl FakeProvider {
 
     /// Claims of a valid ID token for `audience` and `sub`, issued now, valid 5 minutes.
     pub fn claims(&self, audience: &str, sub: &str) -> Value {
-        let now = now();
-        json!({
-            "iss": self.issuer,
-            "aud": audience,
-            "sub": sub,
-            "iat": now,
-            "exp": now + 300,
-        })
+        self.state.claims(audience, sub)
+    }
+
+    /// Claims of a valid ID token for `audience` and `email` (its `sub` derived from the
+    /// lowercased email, so one person keeps one `sub`), with `email_verified` as given.
+    pub fn email_claims(&self, audience: &str, email: &str, verified: bool) -> Value {
+        self.state.email_claims(audience, email, verified)
     }
 
     /// A valid ID token for `audience` and `sub`, signed with the first key.
@@ -207,8 +250,7 @@ impl FakeProvider {
 
     /// `claims` signed with the published key `kid`, with the header that key calls for.
     pub fn sign(&self, kid: &str, claims: &Value) -> String {
-        let alg = self.with_key(kid, |key| key.alg);
-        self.sign_with_header(kid, &json!({"alg": alg, "typ": "JWT", "kid": kid}), claims)
+        self.state.sign(kid, claims)
     }
 
     /// `claims` under any `header`, signed with key `kid` by that key's own algorithm: for
@@ -217,25 +259,33 @@ impl FakeProvider {
     /// # Panics
     /// If `kid` is not a published key.
     pub fn sign_with_header(&self, kid: &str, header: &Value, claims: &Value) -> String {
-        let message = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature = self.with_key(kid, |key| {
-            jsonwebtoken::crypto::sign(message.as_bytes(), &key.key, key.alg)
-        });
-        match signature {
-            Ok(signature) => format!("{message}.{signature}"),
-            Err(err) => panic!("fake provider signing: {err}"),
-        }
+        self.state.sign_with_header(kid, header, claims)
     }
 
-    fn with_key<T>(&self, kid: &str, f: impl FnOnce(&SigningKey) -> T) -> T {
-        match lock(&self.state.keys).iter().find(|key| key.kid == kid) {
-            Some(key) => f(key),
-            None => panic!("the fake provider publishes no key `{kid}`"),
-        }
+    /// `Authorization: Bearer` with a valid ID token for `audience` and the verified `email`:
+    /// a request as a client holding the provider's token makes it. For a request as a given
+    /// entity with this app's own token, use [`headers_for`](crate::testing::headers_for).
+    pub fn headers_for(&self, audience: &str, email: &str) -> HeaderMap {
+        let token = self.sign(&self.first_kid(), &self.email_claims(audience, email, true));
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, super::bearer(&token));
+        headers
+    }
+
+    /// A code the token endpoint exchanges, once, for `id_token`; with `code_challenge` (PKCE
+    /// S256), only together with the verifier of that challenge.
+    pub fn code(&self, id_token: impl Into<String>, code_challenge: Option<&str>) -> String {
+        self.state.grant(Grant {
+            id_token: id_token.into(),
+            code_challenge: code_challenge.map(str::to_owned),
+            redirect_uri: None,
+        })
+    }
+
+    /// From now on the token endpoint requires this client id and secret, in the body or by
+    /// HTTP Basic (until then it takes any client).
+    pub fn register_client(&self, client_id: &str, client_secret: &str) {
+        *lock(&self.state.client) = Some((client_id.to_owned(), client_secret.to_owned()));
     }
 
     /// The `issuer` the discovery document claims (`None`: the real one).
@@ -258,13 +308,87 @@ impl FakeProvider {
         *lock(&self.state.jwks_failure) = failure;
     }
 
-    /// The requests received so far.
+    /// Makes the token endpoint fail (`None`: answer normally).
+    pub fn fail_token(&self, failure: Option<Failure>) {
+        *lock(&self.state.token_failure) = failure;
+    }
+
+    /// The requests received so far, counted by endpoint.
     pub fn requests(&self) -> Requests {
+        let state = &self.state;
         Requests {
-            discovery: self.state.discovery.load(Ordering::SeqCst),
-            jwks: self.state.jwks.load(Ordering::SeqCst),
-            other: self.state.other.load(Ordering::SeqCst),
+            discovery: state.discovery.load(Ordering::SeqCst),
+            jwks: state.jwks.load(Ordering::SeqCst),
+            authorize: state.authorize.load(Ordering::SeqCst),
+            token: state.token.load(Ordering::SeqCst),
+            userinfo: state.userinfo.load(Ordering::SeqCst),
+            other: state.other.load(Ordering::SeqCst),
         }
+    }
+
+    /// Every request received so far, in order.
+    pub fn recorded(&self) -> Vec<Recorded> {
+        lock(&self.state.recorded).clone()
+    }
+}
+
+impl ProviderState {
+    fn first_kid(&self) -> String {
+        match lock(&self.keys).first() {
+            Some(key) => key.kid.clone(),
+            None => panic!("the fake provider publishes no key"),
+        }
+    }
+
+    fn claims(&self, audience: &str, sub: &str) -> Value {
+        let now = now();
+        json!({
+            "iss": self.issuer,
+            "aud": audience,
+            "sub": sub,
+            "iat": now,
+            "exp": now + 300,
+        })
+    }
+
+    fn email_claims(&self, audience: &str, email: &str, verified: bool) -> Value {
+        let mut claims = self.claims(audience, &format!("sub-{}", email.to_lowercase()));
+        claims["email"] = json!(email);
+        claims["email_verified"] = json!(verified);
+        claims
+    }
+
+    fn sign(&self, kid: &str, claims: &Value) -> String {
+        let alg = self.with_key(kid, |key| key.alg);
+        self.sign_with_header(kid, &json!({"alg": alg, "typ": "JWT", "kid": kid}), claims)
+    }
+
+    fn sign_with_header(&self, kid: &str, header: &Value, claims: &Value) -> String {
+        let message = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = self.with_key(kid, |key| {
+            jsonwebtoken::crypto::sign(message.as_bytes(), &key.key, key.alg)
+        });
+        match signature {
+            Ok(signature) => format!("{message}.{signature}"),
+            Err(err) => panic!("fake provider signing: {err}"),
+        }
+    }
+
+    fn with_key<T>(&self, kid: &str, f: impl FnOnce(&SigningKey) -> T) -> T {
+        match lock(&self.keys).iter().find(|key| key.kid == kid) {
+            Some(key) => f(key),
+            None => panic!("the fake provider publishes no key `{kid}`"),
+        }
+    }
+
+    fn grant(&self, grant: Grant) -> String {
+        let code = random_id();
+        lock(&self.codes).insert(code.clone(), grant);
+        code
     }
 }
 
@@ -285,6 +409,7 @@ async fn discovery(State(state): State<Arc<ProviderState>>) -> Response {
         "jwks_uri": format!("{}/jwks", state.issuer),
         "authorization_endpoint": format!("{}/authorize", state.issuer),
         "token_endpoint": format!("{}/token", state.issuer),
+        "userinfo_endpoint": format!("{}/userinfo", state.issuer),
         "id_token_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
     });
     answer(failure, document, None).await
@@ -304,6 +429,206 @@ async fn jwks(State(state): State<Arc<ProviderState>>) -> Response {
     }
     let cache_control = lock(&state.cache_control).clone();
     answer(failure, json!({ "keys": keys }), cache_control).await
+}
+
+/// Records every request, body included (up to 64 KiB, which no test exceeds).
+async fn record(State(state): State<Arc<ProviderState>>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    lock(&state.recorded).push(Recorded {
+        method: parts.method.to_string(),
+        uri: parts.uri.to_string(),
+        authorization: parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+/// Approves any sign-in: with a `login_hint`, at once, as that (verified) email; without,
+/// after a form asks for one. Redirects back with a code and the `state`.
+async fn authorize(
+    State(state): State<Arc<ProviderState>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    state.authorize.fetch_add(1, Ordering::SeqCst);
+    let param = |name: &str| query.get(name).map(String::as_str);
+    let (Some(client_id), Some(redirect_uri)) = (param("client_id"), param("redirect_uri")) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "client_id and redirect_uri are required",
+        )
+            .into_response();
+    };
+    if param("code_challenge_method").is_some_and(|method| method != "S256") {
+        return (StatusCode::BAD_REQUEST, "only S256 challenges").into_response();
+    }
+    let Some(email) = param("login_hint") else {
+        return Html(sign_in_form(&query)).into_response();
+    };
+    let Ok(mut back) = url::Url::parse(redirect_uri) else {
+        return (StatusCode::BAD_REQUEST, "redirect_uri is not a URL").into_response();
+    };
+    let mut claims = state.email_claims(client_id, email, true);
+    if let Some(nonce) = param("nonce") {
+        claims["nonce"] = json!(nonce);
+    }
+    let code = state.grant(Grant {
+        id_token: state.sign(&state.first_kid(), &claims),
+        code_challenge: param("code_challenge").map(str::to_owned),
+        redirect_uri: Some(redirect_uri.to_owned()),
+    });
+    back.query_pairs_mut().append_pair("code", &code);
+    if let Some(state) = param("state") {
+        back.query_pairs_mut().append_pair("state", state);
+    }
+    Redirect::to(back.as_str()).into_response()
+}
+
+/// The page asking which email signs in, carrying the authorization request along.
+fn sign_in_form(query: &HashMap<String, String>) -> String {
+    let hidden: String = query
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                r#"<input type="hidden" name="{}" value="{}">"#,
+                escape(name),
+                escape(value)
+            )
+        })
+        .collect();
+    format!(
+        r#"<!doctype html><meta charset="utf-8"><title>Fake provider</title>
+<h1>Fake OpenID Connect provider</h1>
+<form method="get" action="/authorize">{hidden}
+<label>Sign in as <input name="login_hint" type="email" required autofocus></label>
+<button>Continue</button></form>"#
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The token endpoint: client authentication, a single-use code, its redirect URI and PKCE
+/// verifier checked; answers an access token and the code's ID token.
+async fn token(
+    State(state): State<Arc<ProviderState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.token.fetch_add(1, Ordering::SeqCst);
+    let failure = lock(&state.token_failure).clone();
+    if failure.is_some() {
+        return answer(failure, json!({}), None).await;
+    }
+    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let field = |name: &str| form.get(name).map(String::as_str);
+    if !client_authenticated(&state, &headers, field("client_id"), field("client_secret")) {
+        return refusal(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    if field("grant_type") != Some("authorization_code") {
+        return refusal(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
+    // Removed before any check: a code is spent by its first use, right or wrong.
+    let Some(grant) = field("code").and_then(|code| lock(&state.codes).remove(code)) else {
+        return refusal(StatusCode::BAD_REQUEST, "invalid_grant");
+    };
+    let redirect_ok = grant
+        .redirect_uri
+        .as_deref()
+        .is_none_or(|uri| field("redirect_uri") == Some(uri));
+    let pkce_ok = grant.code_challenge.as_deref().is_none_or(|expected| {
+        field("code_verifier").is_some_and(|verifier| challenge(verifier) == expected)
+    });
+    if !redirect_ok || !pkce_ok {
+        return refusal(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+    let access_token = random_id();
+    let claims = grant
+        .id_token
+        .split('.')
+        .nth(1)
+        .and_then(|payload| URL_SAFE_NO_PAD.decode(payload).ok())
+        .and_then(|payload| serde_json::from_slice(&payload).ok())
+        .unwrap_or(Value::Null);
+    lock(&state.access_tokens).insert(access_token.clone(), claims);
+    axum::Json(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "id_token": grant.id_token,
+    }))
+    .into_response()
+}
+
+/// Whether the request authenticates as the registered client: by HTTP Basic (form-encoded id
+/// and secret, RFC 6749 §2.3.1) or by the body, not both.
+fn client_authenticated(
+    state: &ProviderState,
+    headers: &HeaderMap,
+    body_id: Option<&str>,
+    body_secret: Option<&str>,
+) -> bool {
+    let Some((id, secret)) = lock(&state.client).clone() else {
+        return true;
+    };
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Basic "))
+        .and_then(|encoded| {
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .ok()
+        })
+        .and_then(|decoded| String::from_utf8(decoded).ok());
+    match (basic, body_secret) {
+        (Some(basic), None) => basic
+            .split_once(':')
+            .is_some_and(|(given_id, given_secret)| {
+                let decode = |text: &str| {
+                    form_urlencoded::parse(format!("x={text}").as_bytes())
+                        .next()
+                        .map(|(_, value)| value.into_owned())
+                };
+                decode(given_id).as_deref() == Some(id.as_str())
+                    && decode(given_secret).as_deref() == Some(secret.as_str())
+            }),
+        (None, Some(given_secret)) => body_id == Some(id.as_str()) && given_secret == secret,
+        _ => false,
+    }
+}
+
+fn refusal(status: StatusCode, error: &str) -> Response {
+    (status, axum::Json(json!({ "error": error }))).into_response()
+}
+
+/// The ID token claims of the code that produced the bearer access token.
+async fn userinfo(State(state): State<Arc<ProviderState>>, headers: HeaderMap) -> Response {
+    state.userinfo.fetch_add(1, Ordering::SeqCst);
+    let claims = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|token| lock(&state.access_tokens).get(token).cloned());
+    match claims {
+        Some(claims) => axum::Json(json!({
+            "sub": claims["sub"],
+            "email": claims["email"],
+            "email_verified": claims["email_verified"],
+        }))
+        .into_response(),
+        None => refusal(StatusCode::UNAUTHORIZED, "invalid_token"),
+    }
 }
 
 async fn other(State(state): State<Arc<ProviderState>>) -> StatusCode {
