@@ -12,27 +12,13 @@ use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use jwt_router::{Entity, JwtRoutes, StoreError, authed, public};
+use jwt_router::{JwtRoutes, authed, public};
+
+mod common;
+use common::User;
 use tower::{Service, ServiceExt};
 
 const SECRET: &str = "a benchmark secret of at least thirty-two bytes";
-
-/// An entity loaded from memory: what the entity injection costs without a database.
-struct User;
-
-impl Entity for User {
-    const TABLE_NAME: &'static str = "users";
-    type Id = u64;
-    type Store = ();
-
-    fn id(&self) -> u64 {
-        1
-    }
-
-    async fn load(_: &(), _: &u64) -> Result<Option<Self>, StoreError> {
-        Ok(Some(User))
-    }
-}
 
 #[authed(GET, "/x")]
 async fn guarded() -> &'static str {

@@ -4,27 +4,14 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use jwt_router::{Entity, JwtRoutes, Key, StoreError};
+use jwt_router::{JwtRoutes, Key};
+
+mod common;
+use common::User;
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use rand::rngs::OsRng;
 use std::hint::black_box;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-struct User;
-
-impl Entity for User {
-    const TABLE_NAME: &'static str = "users";
-    type Id = u64;
-    type Store = ();
-
-    fn id(&self) -> u64 {
-        1
-    }
-
-    async fn load(_: &(), _: &u64) -> Result<Option<Self>, StoreError> {
-        Ok(Some(User))
-    }
-}
 
 fn routes(key: Key) -> JwtRoutes<()> {
     JwtRoutes::builder()

@@ -300,7 +300,8 @@ impl TokenKeys {
             iat,
             exp: iat.saturating_add(self.expire.as_secs()),
             nbf: None,
-            jti: Some(new_jti()?),
+            // 128 bits: unguessable, unique in practice.
+            jti: Some(random_base64url::<16>()?),
             iss: self.issuer.clone(),
             aud: self.audience.clone().map(Audience::One),
             roles: grants.roles,
@@ -458,11 +459,12 @@ impl Grants {
     }
 }
 
-/// A random, unguessable token id: 128 bits, base64url.
-fn new_jti() -> Result<String, AuthError> {
-    let mut bytes = [0; 16];
+/// `N` random bytes from the OS, base64url: token ids, and sign-in's state, nonce and PKCE
+/// verifier.
+pub(crate) fn random_base64url<const N: usize>() -> Result<String, AuthError> {
+    let mut bytes = [0; N];
     getrandom::fill(&mut bytes)
-        .map_err(|_| AuthError::Misconfigured("no randomness for the token id"))?;
+        .map_err(|_| AuthError::Misconfigured("the OS gave no randomness"))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 

@@ -11,6 +11,7 @@ use url::Url;
 
 use super::Exchange;
 use crate::error::AuthError;
+use crate::token::random_base64url;
 
 /// Where to send the browser, and what its callback is checked against.
 #[derive(Debug, Clone)]
@@ -71,10 +72,10 @@ pub(super) fn authorize(
     hosted_domain: Option<&str>,
 ) -> Result<Authorization, AuthError> {
     let pending = PendingSignIn {
-        state: random::<16>()?,
-        nonce: random::<16>()?,
+        state: random_base64url::<16>()?,
+        nonce: random_base64url::<16>()?,
         // 32 bytes: 43 characters, the least RFC 7636 §4.1 allows, and 256 bits of entropy.
-        code_verifier: random::<32>()?,
+        code_verifier: random_base64url::<32>()?,
         redirect_uri: redirect_uri.to_owned(),
     };
     let mut url = endpoint.clone();
@@ -102,14 +103,6 @@ pub(super) fn authorize(
 /// The S256 challenge of a PKCE verifier: `BASE64URL(SHA256(verifier))`.
 pub(crate) fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-/// `N` random bytes, base64url.
-fn random<const N: usize>() -> Result<String, AuthError> {
-    let mut bytes = [0; N];
-    getrandom::fill(&mut bytes)
-        .map_err(|_| AuthError::Misconfigured("no randomness for the sign-in parameters"))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Equality whose time doesn't depend on where the strings differ, for values an attacker
