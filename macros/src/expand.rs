@@ -184,7 +184,6 @@ fn extractor_checks(private: &TokenStream, declaration: &Declaration) -> TokenSt
         ..
     } = declaration;
     let lifetimes: Vec<_> = handler.sig.generics.lifetimes().collect();
-    let extract = quote!(#private::axum::extract);
     let skip = usize::from(declaration.entity.is_some());
     let (checks, calls): (Vec<_>, Vec<_>) = params
         .iter()
@@ -195,14 +194,12 @@ fn extractor_checks(private: &TokenStream, declaration: &Declaration) -> TokenSt
             let check = if i + 1 < params.len() {
                 quote! {
                     fn #name<#(#lifetimes,)* __JwtRouterS>()
-                    where #ty: #extract::FromRequestParts<__JwtRouterS> + ::core::marker::Send {}
+                    where #ty: #private::PartsExtractor<__JwtRouterS> {}
                 }
             } else {
                 quote! {
                     fn #name<#(#lifetimes,)* __JwtRouterS, __JwtRouterM>()
-                    where
-                        #ty: #extract::FromRequest<__JwtRouterS, __JwtRouterM>
-                            + ::core::marker::Send {}
+                    where #ty: #private::BodyExtractor<__JwtRouterS, __JwtRouterM> {}
                 }
             };
             let marker = (i + 1 == params.len()).then(|| quote!(, _));

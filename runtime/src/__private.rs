@@ -5,6 +5,31 @@ pub use crate::table::{Method, Policy, ROUTES, RouteDecl, TypeKey, mount, type_k
 pub use axum;
 pub use linkme;
 
+/// A parameter before the last: axum extracts it from the request head. The macro's
+/// per-parameter check asks for this trait rather than `FromRequestParts` itself, so the error
+/// names the parameter's type and the rule, instead of listing whichever `FromRequestParts`
+/// impls rustc finds (a list whose order changes with the crates' paths).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an axum extractor for this route's state",
+    label = "not an extractor",
+    note = "a parameter before the last must implement `axum::extract::FromRequestParts<{S}>`, where `{S}` is the route's state; see https://docs.rs/axum/0.8/axum/extract/index.html"
+)]
+pub trait PartsExtractor<S> {}
+
+#[diagnostic::do_not_recommend]
+impl<S, T: axum::extract::FromRequestParts<S> + Send> PartsExtractor<S> for T {}
+
+/// The last parameter: it may read the body. See [`PartsExtractor`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an axum extractor for this route's state",
+    label = "not an extractor",
+    note = "the last parameter must implement `axum::extract::FromRequest<{S}>` or `FromRequestParts<{S}>`, where `{S}` is the route's state; see https://docs.rs/axum/0.8/axum/extract/index.html"
+)]
+pub trait BodyExtractor<S, M> {}
+
+#[diagnostic::do_not_recommend]
+impl<S, M, T: axum::extract::FromRequest<S, M> + Send> BodyExtractor<S, M> for T {}
+
 /// `a == b`, usable in constants (the compile-time entity table check).
 pub const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
