@@ -13,8 +13,8 @@ use axum::http::{Request, StatusCode, header};
 use axum::response::IntoResponse;
 use jwt_router::testing::provider::{Failure, FakeProvider};
 use jwt_router::{
-    AuthError, ClientAuth, Entity, Exchange, ExternalId, JwtRoutes, PendingSignIn, Provider,
-    StoreError, Tokens, authed, public,
+    AuthError, ClientAuth, Entity, Exchange, ExternalId, IssuerError, JwtRoutes, PendingSignIn,
+    Provider, ProviderBuilder, StoreError, Tokens, authed, public,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -229,11 +229,19 @@ struct Setup {
 }
 
 async fn setup(open: bool, auth: ClientAuth) -> Setup {
+    setup_with(open, |provider| provider.client_auth(auth)).await
+}
+
+/// A setup whose provider configuration `configure` adjusts.
+async fn setup_with(
+    open: bool,
+    configure: impl FnOnce(ProviderBuilder) -> ProviderBuilder,
+) -> Setup {
     let provider = FakeProvider::start().await.expect("provider");
     provider.register_client(CLIENT_ID, CLIENT_SECRET);
-    let oidc = Provider::builder(provider.issuer(), CLIENT_ID, CLIENT_SECRET)
-        .redirect_uri(REDIRECT)
-        .client_auth(auth)
+    let oidc =
+        Provider::builder(provider.issuer(), CLIENT_ID, CLIENT_SECRET).redirect_uri(REDIRECT);
+    let oidc = configure(oidc)
         .issuer_options(|issuer| {
             issuer
                 .timeout(Duration::from_secs(1))
@@ -370,6 +378,53 @@ async fn each_failed_check_is_a_401_with_its_code() {
         );
     }
     assert_eq!(setup.members.rows.lock().expect("rows").len(), 1);
+}
+
+#[tokio::test]
+async fn a_hosted_domain_admits_only_its_accounts() {
+    let setup = setup_with(true, |provider| provider.hosted_domain("example.com")).await;
+    let provider = &setup.provider;
+    let code = |hd: Option<&str>| {
+        let mut claims = provider.email_claims(CLIENT_ID, "ada@example.com", true);
+        if let Some(hd) = hd {
+            claims["hd"] = json!(hd);
+        }
+        provider.code(provider.sign(&provider.first_kid(), &claims), None)
+    };
+    let reply = setup.sign_in(&code(Some("example.com"))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    for hd in [Some("other.example"), Some("EXAMPLE.COM.evil"), None] {
+        let reply = setup.sign_in(&code(hd)).await;
+        assert_eq!(
+            refused(&reply),
+            (StatusCode::UNAUTHORIZED, "wrong_hosted_domain"),
+            "{hd:?}"
+        );
+    }
+    // The redirect flow asks the provider for the domain's accounts too.
+    let login = get(&setup.app, "/login", None).await;
+    let location = login.headers[header::LOCATION].to_str().expect("location");
+    assert!(location.contains("&hd=example.com"), "{location}");
+}
+
+#[tokio::test]
+async fn a_provider_without_a_needed_endpoint_is_a_startup_error() {
+    for field in ["token_endpoint", "authorization_endpoint"] {
+        let provider = FakeProvider::start().await.expect("provider");
+        provider.omit_from_discovery(field);
+        let refused = Provider::builder(provider.issuer(), CLIENT_ID, CLIENT_SECRET)
+            .discover()
+            .await
+            .expect_err("no provider without the endpoint");
+        assert!(
+            matches!(refused, IssuerError::MissingEndpoint { field: named } if named == field),
+            "{refused:?}"
+        );
+        assert_eq!(
+            refused.to_string(),
+            format!("the discovery document has no `{field}`, which sign-in needs")
+        );
+    }
 }
 
 #[tokio::test]

@@ -137,6 +137,8 @@ struct TokenRefusal {
 
 impl Provider {
     /// Google, with the client id and secret of an OAuth client from the Google Cloud console.
+    /// Google's ID tokens spell their `iss` `https://accounts.google.com` or
+    /// `accounts.google.com`; both are accepted.
     pub fn google(
         client_id: impl Into<String>,
         client_secret: impl Into<String>,

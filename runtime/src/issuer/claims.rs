@@ -88,7 +88,7 @@ impl IssuerClaims {
     /// The claims of `json` (a verified payload), checked against `expected`.
     pub(super) fn check(json: &str, expected: &Expected<'_>) -> Result<Self, AuthError> {
         let wire: Wire = parse_segment(json)?;
-        if wire.iss.as_deref() != Some(expected.issuer) {
+        if !same_issuer(wire.iss.as_deref(), expected.issuer) {
             return Err(AuthError::WrongIssuer);
         }
         let aud = match wire.aud {
@@ -125,6 +125,14 @@ impl IssuerClaims {
             raw: parse_segment(json)?,
         })
     }
+}
+
+/// Whether a token's `iss` names the configured issuer: exactly, but for Google, whose ID
+/// tokens carry either `https://accounts.google.com` or `accounts.google.com` (Google's
+/// OpenID Connect documentation says to accept both).
+fn same_issuer(found: Option<&str>, expected: &str) -> bool {
+    found == Some(expected)
+        || (expected == crate::signin::GOOGLE_ISSUER && found == Some("accounts.google.com"))
 }
 
 #[cfg(test)]
@@ -200,6 +208,36 @@ mod tests {
         ] {
             assert_eq!(check(with("iss", iss)), Err(AuthError::WrongIssuer));
         }
+    }
+
+    #[test]
+    fn google_tokens_may_spell_the_issuer_without_its_scheme() {
+        let google = Expected {
+            issuer: crate::signin::GOOGLE_ISSUER,
+            ..EXPECTED
+        };
+        for iss in ["https://accounts.google.com", "accounts.google.com"] {
+            let claims = IssuerClaims::check(&with("iss", json!(iss)).to_string(), &google)
+                .expect("Google's two spellings");
+            assert_eq!(claims.iss, "https://accounts.google.com");
+        }
+        for iss in [
+            "http://accounts.google.com",
+            "accounts.google.com/",
+            "google.com",
+        ] {
+            let claims = with("iss", json!(iss)).to_string();
+            assert_eq!(
+                IssuerClaims::check(&claims, &google),
+                Err(AuthError::WrongIssuer),
+                "{iss}"
+            );
+        }
+        // Only Google's issuer has a second spelling.
+        assert_eq!(
+            check(with("iss", json!("issuer.test"))),
+            Err(AuthError::WrongIssuer)
+        );
     }
 
     #[test]

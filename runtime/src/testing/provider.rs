@@ -111,6 +111,8 @@ struct ProviderState {
     issuer: String,
     keys: Mutex<Vec<SigningKey>>,
     document_issuer: Mutex<Option<String>>,
+    /// Fields left out of the discovery document.
+    omitted: Mutex<Vec<String>>,
     cache_control: Mutex<Option<String>>,
     discovery_failure: Mutex<Option<Failure>>,
     jwks_failure: Mutex<Option<Failure>>,
@@ -293,6 +295,12 @@ impl FakeProvider {
         *lock(&self.state.document_issuer) = issuer.map(str::to_owned);
     }
 
+    /// Leaves `field` (e.g. `"token_endpoint"`) out of the discovery document from now on: a
+    /// provider that doesn't offer what the app needs.
+    pub fn omit_from_discovery(&self, field: &str) {
+        lock(&self.state.omitted).push(field.to_owned());
+    }
+
     /// The `Cache-Control` header of the key set's answer (`None`: no header).
     pub fn set_cache_control(&self, value: Option<&str>) {
         *lock(&self.state.cache_control) = value.map(str::to_owned);
@@ -404,7 +412,7 @@ async fn discovery(State(state): State<Arc<ProviderState>>) -> Response {
     let issuer = lock(&state.document_issuer)
         .clone()
         .unwrap_or_else(|| state.issuer.clone());
-    let document = json!({
+    let mut document = json!({
         "issuer": issuer,
         "jwks_uri": format!("{}/jwks", state.issuer),
         "authorization_endpoint": format!("{}/authorize", state.issuer),
@@ -412,6 +420,11 @@ async fn discovery(State(state): State<Arc<ProviderState>>) -> Response {
         "userinfo_endpoint": format!("{}/userinfo", state.issuer),
         "id_token_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
     });
+    if let Some(fields) = document.as_object_mut() {
+        for field in lock(&state.omitted).iter() {
+            fields.remove(field);
+        }
+    }
     answer(failure, document, None).await
 }
 
