@@ -3,8 +3,9 @@
 pub use jwt_router_macros::{authed, ignored, public};
 pub use jwt_router_runtime::{
     Audience, AuthError, Authed, Claims, ConfigError, Entity, Guard, GuardFuture, GuardLayer,
-    GuardedRouter, GuardedRouterFuture, GuardedService, JwtRoutes, JwtRoutesBuilder, Key, Method,
-    Policy, Problem, RouteInfo, RouteTable, Source, StoreError, Tokens, testing,
+    GuardedRouter, GuardedRouterFuture, GuardedService, JwtRoutes, JwtRoutesBuilder, Key,
+    MemorySessions, Method, Policy, Presented, Problem, Revocation, RouteInfo, RouteTable,
+    SessionStore, Source, Spend, StoreError, StoreFuture, TokenPair, Tokens, testing,
 };
 #[cfg(feature = "oidc")]
 pub use jwt_router_runtime::{

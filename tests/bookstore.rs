@@ -56,6 +56,7 @@ impl TempDb {
             ),
             secret: SECRET.to_vec(),
             admin_email: Some(ADMIN_EMAIL.to_owned()),
+            expire_minutes: 15,
             expire_days: 30,
             // The cheapest Argon2 cost: tests run unoptimized, where the default takes seconds.
             password_params: argon2::Params::new(argon2::Params::MIN_M_COST, 1, 1, None)
@@ -658,11 +659,9 @@ async fn login_returns_a_token_that_works() {
         )
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
-    assert_eq!(
-        answer.body.as_object().map(|o| o.len()),
-        Some(1),
-        "{answer:?}"
-    );
+    let mut fields: Vec<&String> = answer.body.as_object().expect("object").keys().collect();
+    fields.sort();
+    assert_eq!(fields, ["refresh_token", "token"], "{answer:?}");
     let me = server.get("/api/v1/users/me", Some(&answer.token())).await;
     assert_eq!(me.status, StatusCode::OK, "{me:?}");
     assert_eq!(me.body["data"]["id"], id);
@@ -709,11 +708,29 @@ async fn tokens_carry_the_contract_claims() {
     .claims;
     assert_eq!(claims["sub"], id.to_string());
     assert_eq!(claims["table_name"], "users");
-    let (iat, exp) = (claims["iat"].as_u64(), claims["exp"].as_u64());
-    assert_eq!(
-        exp.zip(iat).map(|(exp, iat)| exp - iat),
-        Some(30 * 24 * 60 * 60)
-    );
+    // Once refresh exists, access tokens live JWT_EXPIRE_MINUTES (15); refresh tokens
+    // JWT_EXPIRE_DAYS (30).
+    let lifetime = |claims: &Value| {
+        let (iat, exp) = (claims["iat"].as_u64(), claims["exp"].as_u64());
+        exp.zip(iat).map(|(exp, iat)| exp - iat)
+    };
+    assert_eq!(lifetime(&claims), Some(15 * 60));
+    let login = server
+        .post(
+            "/api/v1/users/login",
+            None,
+            json!({ "email": "ann@example.com", "password": PASSWORD }),
+        )
+        .await;
+    let refresh = login.body["refresh_token"].as_str().expect("refresh token");
+    let refresh = jsonwebtoken::decode::<Value>(
+        refresh,
+        &jsonwebtoken::DecodingKey::from_secret(SECRET),
+        &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256),
+    )
+    .expect("the refresh token verifies")
+    .claims;
+    assert_eq!(lifetime(&refresh), Some(30 * 24 * 60 * 60));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2003,4 +2020,175 @@ mod oidc {
         assert_eq!(provider.requests(), before, "no provider call per request");
         server.stop().await;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions: refresh, logout, logout everywhere (BOOKSTORE.md "Sessions")
+
+impl Answer {
+    fn refresh_token(&self) -> String {
+        self.body["refresh_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no refresh token in {self:?}"))
+            .to_owned()
+    }
+}
+
+impl Server {
+    /// A login of `email`'s user: its access and refresh tokens.
+    async fn login(&self, email: &str) -> (String, String) {
+        let answer = self
+            .post(
+                "/api/v1/users/login",
+                None,
+                json!({ "email": email, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+        (answer.token(), answer.refresh_token())
+    }
+
+    async fn refresh(&self, refresh_token: &str) -> Answer {
+        self.post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": refresh_token }),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn registration_and_login_answers_carry_a_refresh_token() {
+    let (_db, server) = start().await;
+    let answer = server
+        .post(
+            "/api/v1/users",
+            None,
+            json!({ "name": "Ann", "email": "ann@example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
+    assert!(answer.body["data"]["id"].is_i64());
+    answer.refresh_token();
+    let teacher = server
+        .post(
+            "/api/v1/teachers",
+            None,
+            json!({ "name": "Tom", "email": "tom@example.com", "password": PASSWORD }),
+        )
+        .await;
+    teacher.refresh_token();
+    let (_, refresh) = server.login("ann@example.com").await;
+    assert_ne!(refresh, answer.refresh_token());
+}
+
+#[tokio::test]
+async fn refresh_answers_a_new_pair_and_spends_the_old_refresh_token() {
+    let (_db, server) = start().await;
+    server.user("Ann", "ann@example.com").await;
+    let (_, refresh) = server.login("ann@example.com").await;
+    let answer = server.refresh(&refresh).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(
+        answer.headers.get(CACHE_CONTROL).map(|v| v.as_bytes()),
+        Some(&b"no-store"[..])
+    );
+    let (access, next) = (answer.token(), answer.refresh_token());
+    let me = server.get("/api/v1/users/me", Some(&access)).await;
+    assert_eq!(me.status, StatusCode::OK, "{me:?}");
+    assert_eq!(server.refresh(&next).await.status, StatusCode::OK);
+    // The spent one, again: refused, and the whole login with it.
+    server
+        .refresh(&refresh)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
+    server
+        .get("/api/v1/users/me", Some(&access))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
+}
+
+#[tokio::test]
+async fn refresh_refuses_bad_bodies_and_tokens_of_the_wrong_kind() {
+    let (_db, server) = start().await;
+    server.user("Ann", "ann@example.com").await;
+    let (access, refresh) = server.login("ann@example.com").await;
+    for body in [json!({}), json!({ "refresh_token": 7 }), json!("token")] {
+        let answer = server.post("/api/v1/auth/refresh", None, body).await;
+        answer.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+    }
+    for token in [access.as_str(), "not-a-token", ""] {
+        let answer = server.refresh(token).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{answer:?}");
+    }
+    // A refresh token is no access token.
+    server
+        .get("/api/v1/users/me", Some(&refresh))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+}
+
+#[tokio::test]
+async fn logout_refuses_the_token_and_its_refresh_token_from_then_on() {
+    let (_db, server) = start().await;
+    server.user("Ann", "ann@example.com").await;
+    let (access, refresh) = server.login("ann@example.com").await;
+    let (other, _) = server.login("ann@example.com").await;
+    let answer = server
+        .post("/api/v1/auth/logout", Some(&access), json!({}))
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{answer:?}");
+    server
+        .get("/api/v1/users/me", Some(&access))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
+    server
+        .refresh(&refresh)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
+    let me = server.get("/api/v1/users/me", Some(&other)).await;
+    assert_eq!(me.status, StatusCode::OK, "another session: {me:?}");
+    let anonymous = server.post("/api/v1/auth/logout", None, json!({})).await;
+    anonymous.assert_error(StatusCode::UNAUTHORIZED, "missing_token");
+}
+
+#[tokio::test]
+async fn logout_all_refuses_every_earlier_token_of_the_account_only() {
+    let (_db, server) = start().await;
+    server.user("Ann", "ann@example.com").await;
+    let (_, bob) = server.user("Bob", "bob@example.com").await;
+    let (first, refresh) = server.login("ann@example.com").await;
+    let (second, _) = server.login("ann@example.com").await;
+    let teacher = server.teacher("Tom", "tom@example.com").await;
+    let answer = server
+        .post("/api/v1/auth/logout-all", Some(&second), json!({}))
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{answer:?}");
+    for token in [&first, &second] {
+        server
+            .get("/api/v1/users/me", Some(token))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
+    }
+    server
+        .refresh(&refresh)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
+    let bob_me = server.get("/api/v1/users/me", Some(&bob)).await;
+    assert_eq!(bob_me.status, StatusCode::OK);
+    let tom_me = server.get("/api/v1/teachers/me", Some(&teacher)).await;
+    assert_eq!(tom_me.status, StatusCode::OK);
+    let (again, _) = server.login("ann@example.com").await;
+    let me = server.get("/api/v1/users/me", Some(&again)).await;
+    assert_eq!(me.status, StatusCode::OK, "a new login: {me:?}");
+    // A teacher logs out everywhere too.
+    let answer = server
+        .post("/api/v1/auth/logout-all", Some(&teacher), json!({}))
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{answer:?}");
+    server
+        .get("/api/v1/teachers/me", Some(&teacher))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
 }

@@ -1,7 +1,8 @@
 //! The bookstore: the seeds' app on jwt-router and SQLite. `cargo run --release --example bookstore`
 //!
 //! Environment: `PORT` (3000), `DATABASE_URL` (`sqlite://bookstore.db?mode=rwc`), `SECRET_KEY`
-//! (random if unset: tokens then die with the process), `ADMIN_EMAIL`, `JWT_EXPIRE_DAYS` (30),
+//! (random if unset: tokens then die with the process), `ADMIN_EMAIL`, `JWT_EXPIRE_MINUTES` (15,
+//! access tokens), `JWT_EXPIRE_DAYS` (30, refresh tokens),
 //! `MAX_CONNECTIONS` (1024), `RUST_LOG` (`info`); sign-in with an identity provider (built with
 //! `--features oidc`): `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`, `OIDC_ISSUER`
 //! (`https://accounts.google.com`). The HTTP contract is in the README.
@@ -37,6 +38,7 @@ async fn run() -> Result<(), app::Error> {
             .unwrap_or_else(|_| "sqlite://bookstore.db?mode=rwc".to_owned()),
         secret: secret_key()?,
         admin_email: env::var("ADMIN_EMAIL").ok(),
+        expire_minutes: parse_env("JWT_EXPIRE_MINUTES", 15)?,
         expire_days: parse_env("JWT_EXPIRE_DAYS", 30)?,
         password_params: argon2::Params::DEFAULT,
         connections: app::ConnectionLimits {

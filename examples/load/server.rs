@@ -28,6 +28,7 @@ pub(crate) fn serve(dir: PathBuf) -> Result<bool, Error> {
         database_url: format!("sqlite://{}?mode=rwc", dir.join("bookstore.db").display()),
         secret: SECRET.to_vec(),
         admin_email: None,
+        expire_minutes: 15,
         expire_days: 30,
         password_params: argon2::Params::DEFAULT,
         connections: app::ConnectionLimits::default(),

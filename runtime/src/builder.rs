@@ -1,6 +1,7 @@
 //! [`JwtRoutesBuilder`]: secret, API prefix, expiry, entities; everything checked at `build`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
@@ -14,6 +15,7 @@ use crate::error::{AuthError, Responder};
 use crate::guard::{AUTHED, Policies, Rule};
 use crate::jwt_routes::{JWKS_PATH, JwtRoutes};
 use crate::keys::Key;
+use crate::sessions::SessionStore;
 use crate::table::{self, Method, Policy};
 use crate::token::{Rules, TokenKeys};
 
@@ -29,6 +31,8 @@ pub struct JwtRoutesBuilder<S> {
     audience: Option<String>,
     api_name: String,
     expire: Duration,
+    refresh_expire: Duration,
+    sessions: Option<Arc<dyn SessionStore>>,
     leeway: Duration,
     max_token_bytes: usize,
     query_token: bool,
@@ -144,6 +148,31 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
     /// How long new tokens are valid, to the second.
     pub fn expire_in(mut self, expiry: Duration) -> Self {
         self.expire = expiry;
+        self
+    }
+
+    /// Keeps sessions in `store`: refresh tokens ([`Tokens::create_pair_for`],
+    /// [`Tokens::refresh`]) and revocation ([`Tokens::logout`],
+    /// [`Tokens::logout_everywhere`]), checked by the guard on every authed request (401
+    /// `token_revoked`). [`MemorySessions`](crate::MemorySessions) serves one process; a shared
+    /// store, several replicas. The store fails closed: when it can't answer, refreshes and
+    /// authed requests get 503 `store_unavailable`. Without it, tokens are stateless and
+    /// nothing is revoked.
+    ///
+    /// [`Tokens::create_pair_for`]: crate::Tokens::create_pair_for
+    /// [`Tokens::refresh`]: crate::Tokens::refresh
+    /// [`Tokens::logout`]: crate::Tokens::logout
+    /// [`Tokens::logout_everywhere`]: crate::Tokens::logout_everywhere
+    pub fn sessions(mut self, store: impl SessionStore) -> Self {
+        self.sessions = Some(Arc::new(store));
+        self
+    }
+
+    /// How long a login's refresh tokens are valid, from the login: a refresh keeps the
+    /// expiry of the token it replaces, so a session ends this long after its login however
+    /// often it is refreshed. Default: 30 days.
+    pub fn refresh_expire_in(mut self, expiry: Duration) -> Self {
+        self.refresh_expire = expiry;
         self
     }
 
@@ -280,6 +309,7 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
         }
         let rules = Rules {
             expire: self.expire,
+            refresh_expire: self.refresh_expire,
             leeway: self.leeway,
             max_token_bytes: self.max_token_bytes,
             tables,
@@ -296,6 +326,7 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
             issuers: self.issuers,
             policies,
             responder: self.responder,
+            sessions: self.sessions,
         };
         Ok(JwtRoutes::new(settings, routes, self.entities))
     }
@@ -310,6 +341,8 @@ impl<S> JwtRoutesBuilder<S> {
             audience: None,
             api_name: String::new(),
             expire: DEFAULT_EXPIRE,
+            refresh_expire: DEFAULT_EXPIRE,
+            sessions: None,
             leeway: Duration::ZERO,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             query_token: false,
@@ -332,6 +365,8 @@ impl<S> fmt::Debug for JwtRoutesBuilder<S> {
             .field("audience", &self.audience)
             .field("api_name", &self.api_name)
             .field("expire", &self.expire)
+            .field("refresh_expire", &self.refresh_expire)
+            .field("sessions", &self.sessions.is_some())
             .field("leeway", &self.leeway)
             .field("max_token_bytes", &self.max_token_bytes)
             .field("query_token", &self.query_token)

@@ -12,6 +12,7 @@ use crate::credentials::request_token;
 use crate::entity::Entities;
 use crate::error::{AuthError, Responder};
 use crate::guard::Policies;
+use crate::sessions::{Presented, SessionStore, store_failed};
 use crate::token::{Claims, TokenKeys};
 
 /// What the guard decides with, fixed by `build`: shared by a `JwtRoutes` and every router
@@ -26,18 +27,58 @@ pub(crate) struct Settings {
     pub(crate) issuers: Vec<crate::external::ExternalIssuer>,
     pub(crate) policies: Policies,
     pub(crate) responder: Responder,
+    /// Where refresh families and revocations live; `None`: stateless tokens.
+    pub(crate) sessions: Option<Arc<dyn SessionStore>>,
 }
 
 impl Settings {
-    /// Verifies a token of ours or, when its key is not one of ours, of an external issuer.
+    /// Verifies an access token of ours or, when its key is not one of ours, of an external
+    /// issuer. Refresh tokens are refused: they only buy a new pair.
     pub(crate) fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        match self.keys.verify(token) {
+        let claims = match self.keys.verify(token) {
             #[cfg(feature = "oidc")]
             Err(AuthError::UnknownKey) if !self.issuers.is_empty() => {
                 crate::external::verify(&self.issuers, token)
             }
             verified => verified,
+        }?;
+        if claims.refresh {
+            return Err(AuthError::InvalidToken(
+                "a refresh token is not an access token",
+            ));
         }
+        Ok(claims)
+    }
+
+    /// The session store, or the error that says none is configured.
+    pub(crate) fn sessions(&self) -> Result<&dyn SessionStore, AuthError> {
+        self.sessions.as_deref().ok_or(AuthError::Misconfigured(
+            "sessions need a store: JwtRoutes::builder().sessions(..)",
+        ))
+    }
+
+    /// `Ok` unless the store says `claims`' token, family or entity is revoked (401
+    /// `token_revoked`) or can't answer (503 `store_unavailable`). Free without a store.
+    pub(crate) async fn check_revoked(&self, claims: &Claims) -> Result<(), AuthError> {
+        let Some(store) = &self.sessions else {
+            return Ok(());
+        };
+        match store.is_revoked(presented(claims)).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(AuthError::TokenRevoked),
+            Err(err) => Err(store_failed(err)),
+        }
+    }
+}
+
+/// What the store needs to know of `claims` to check them.
+pub(crate) fn presented(claims: &Claims) -> Presented<'_> {
+    Presented {
+        jti: claims.jti.as_deref(),
+        family: claims.fam.as_deref(),
+        table: &claims.table_name,
+        sub: &claims.sub,
+        issued_us: claims.issued_us(),
     }
 }
 
@@ -64,7 +105,7 @@ impl Context {
     /// token work (public, ignored), the request's own token verified now and kept for the next
     /// extractor. `None` when the request carries no token; an error when it carries a bad one,
     /// so a client learns its token is refused instead of being served as anonymous.
-    pub(crate) fn caller(&self, parts: &mut Parts) -> Result<Option<Claims>, AuthError> {
+    pub(crate) async fn caller(&self, parts: &mut Parts) -> Result<Option<Claims>, AuthError> {
         if let Some(claims) = parts.extensions.get::<Claims>() {
             return Ok(Some(claims.clone()));
         }
@@ -73,6 +114,7 @@ impl Context {
             Err(AuthError::MissingToken) => return Ok(None),
             Err(err) => return Err(err),
         };
+        self.settings.check_revoked(&claims).await?;
         parts.extensions.insert(claims.clone());
         Ok(Some(claims))
     }

@@ -168,7 +168,7 @@ where
 /// The caller's entity of type `E`, `None` if the request carries no token.
 async fn load_caller<E: Entity>(parts: &mut Parts) -> Result<Option<E>, Response> {
     let ctx = Context::of(parts).map_err(IntoResponse::into_response)?;
-    let Some(claims) = ctx.caller(parts).map_err(|err| ctx.respond(&err))? else {
+    let Some(claims) = ctx.caller(parts).await.map_err(|err| ctx.respond(&err))? else {
         return Ok(None);
     };
     ctx.entities

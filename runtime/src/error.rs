@@ -33,6 +33,9 @@ pub enum AuthError {
     WrongIssuer,
     /// The token's `aud` (or `azp`) does not name this server (401 `wrong_audience`).
     WrongAudience,
+    /// The token was revoked: logged out, its login's family revoked after a refresh token was
+    /// replayed, or its entity logged out everywhere (401 `token_revoked`).
+    TokenRevoked,
     /// The token is valid but its entity no longer exists (401 `unknown_entity`).
     EntityNotFound,
     /// The token belongs to another entity type than the route's (403 `wrong_entity`).
@@ -52,7 +55,8 @@ pub enum AuthError {
     },
     /// The entity exists but [`Entity::is_active`](crate::Entity::is_active) says no (403 `account_disabled`).
     AccountDisabled,
-    /// The entity store failed while loading the caller (503 `store_unavailable`).
+    /// The entity store failed while loading the caller, or the session store could not say
+    /// whether a token is revoked or spend a refresh token (503 `store_unavailable`).
     StoreUnavailable,
     /// The entity named by the route is not registered with the builder, or the guard layer is
     /// not installed on this route: a server misconfiguration (500 `misconfigured`).
@@ -95,6 +99,7 @@ impl AuthError {
             | Self::UnknownKey
             | Self::WrongIssuer
             | Self::WrongAudience
+            | Self::TokenRevoked
             | Self::EntityNotFound
             | Self::CodeRefused
             | Self::StateMismatch
@@ -122,6 +127,7 @@ impl AuthError {
             Self::UnknownKey => "unknown_key",
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
+            Self::TokenRevoked => "token_revoked",
             Self::EntityNotFound => "unknown_entity",
             Self::WrongEntity { .. } => "wrong_entity",
             Self::InsufficientScope { .. } => "insufficient_scope",
@@ -149,6 +155,7 @@ impl AuthError {
             | Self::UnknownKey
             | Self::WrongIssuer
             | Self::WrongAudience
+            | Self::TokenRevoked
             | Self::EntityNotFound
             | Self::NonceMismatch
             | Self::EmailNotVerified
@@ -192,6 +199,7 @@ impl fmt::Display for AuthError {
             Self::UnknownKey => f.write_str("the token's `kid` names no key this server knows"),
             Self::WrongIssuer => f.write_str("the token's issuer (`iss`) is not accepted here"),
             Self::WrongAudience => f.write_str("the token is not meant for this server (`aud`)"),
+            Self::TokenRevoked => f.write_str("the token has been revoked"),
             Self::EntityNotFound => f.write_str("the token's entity no longer exists"),
             Self::WrongEntity { expected, found } => write!(
                 f,
@@ -216,7 +224,7 @@ impl fmt::Display for AuthError {
                 "`{entity}` is not a registered entity: add .entity::<{entity}>() to JwtRoutes::builder()"
             ),
             Self::AccountDisabled => f.write_str("this account is disabled"),
-            Self::StoreUnavailable => f.write_str("the entity store is unavailable, try again"),
+            Self::StoreUnavailable => f.write_str("the store is unavailable, try again"),
             Self::StorePanicked => f.write_str("the entity store failed unexpectedly"),
             Self::CodeRefused => {
                 f.write_str("the identity provider refused the authorization code")

@@ -10,7 +10,8 @@ use crate::Entity;
 use crate::context::Context;
 use crate::error::AuthError;
 use crate::router::MintedToken;
-use crate::token::{Claims, Grants};
+use crate::sessions::{Revocation, Spend, store_failed};
+use crate::token::{Claims, Grants, Kind, now, now_us, random_base64url, unregistered};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -23,6 +24,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Claims {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let ctx = Context::of(parts).map_err(IntoResponse::into_response)?;
         ctx.caller(parts)
+            .await
             .and_then(|claims| claims.ok_or(AuthError::MissingToken))
             .map_err(|err| ctx.respond(&err))
     }
@@ -36,7 +38,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Claims {
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         let ctx = Context::of(parts).map_err(IntoResponse::into_response)?;
-        ctx.caller(parts).map_err(|err| ctx.respond(&err))
+        ctx.caller(parts).await.map_err(|err| ctx.respond(&err))
     }
 }
 
@@ -76,20 +78,17 @@ impl Tokens {
     /// A fresh token for the entity `E` with this id; [`AuthError::UnregisteredEntity`] if `E`
     /// is not registered with the builder.
     pub fn create_token<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
-        let grants = Grants::default();
-        self.minted(
-            self.ctx
-                .settings
-                .keys
-                .issue_for::<E>(id, grants, Map::new()),
-        )
+        let kind = self.caller_session::<E>(id);
+        let keys = &self.ctx.settings.keys;
+        self.minted(keys.issue_for::<E>(id, Grants::default(), Map::new(), kind))
     }
 
     /// A fresh token for `entity` carrying its [`roles`](Entity::roles) and
     /// [`scopes`](Entity::scopes), which routes declared with `roles = [..]` or
     /// `scopes = [..]` require. [`create_token`](Self::create_token) mints none.
     pub fn create_token_for<E: Entity>(&self, entity: &E) -> Result<String, AuthError> {
-        self.minted(self.ctx.settings.keys.issue_entity(entity))
+        let kind = self.caller_session::<E>(&entity.id());
+        self.minted(self.ctx.settings.keys.issue_entity(entity, kind))
     }
 
     /// A fresh token for `E` carrying the application's own claims (a struct or map that
@@ -100,9 +99,13 @@ impl Tokens {
         id: &E::Id,
         custom: &T,
     ) -> Result<String, AuthError> {
+        let kind = self.caller_session::<E>(id);
         self.minted(custom_claims(custom).and_then(|custom| {
             let grants = Grants::default();
-            self.ctx.settings.keys.issue_for::<E>(id, grants, custom)
+            self.ctx
+                .settings
+                .keys
+                .issue_for::<E>(id, grants, custom, kind)
         }))
     }
 
@@ -115,6 +118,149 @@ impl Tokens {
         self.minted(self.ctx.settings.keys.renew(caller))
     }
 
+    /// A login's pair for `entity` (with its roles and scopes): a short-lived access token and
+    /// a refresh token, of one new session family. Needs a session store
+    /// ([`sessions`](crate::JwtRoutesBuilder::sessions)).
+    ///
+    /// ```
+    /// # extern crate jwt_router_runtime as jwt_router;
+    /// use axum::Json;
+    /// use jwt_router::{AuthError, TokenPair, Tokens};
+    /// # struct User { id: i64 }
+    /// # impl jwt_router::Entity for User { const TABLE_NAME: &'static str = "users";
+    /// #   type Id = i64; type Store = (); fn id(&self) -> i64 { self.id }
+    /// #   async fn load(_: &(), _: &i64) -> Result<Option<Self>, jwt_router::StoreError> { Ok(None) } }
+    ///
+    /// async fn login(tokens: Tokens) -> Result<Json<TokenPair>, AuthError> {
+    ///     let user = User { id: 1 }; // after checking the password
+    ///     Ok(Json(tokens.create_pair_for(&user)?))
+    /// }
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Refresh { refresh_token: String }
+    ///
+    /// async fn refresh(tokens: Tokens, Json(body): Json<Refresh>) -> Result<Json<TokenPair>, AuthError> {
+    ///     Ok(Json(tokens.refresh(&body.refresh_token).await?))
+    /// }
+    /// ```
+    pub fn create_pair_for<E: Entity>(&self, entity: &E) -> Result<TokenPair, AuthError> {
+        self.pair::<E>(&entity.id(), Grants::of(entity)?)
+    }
+
+    /// A login's pair for the entity `E` with this id, without roles or scopes; see
+    /// [`create_pair_for`](Self::create_pair_for).
+    pub fn create_pair<E: Entity>(&self, id: &E::Id) -> Result<TokenPair, AuthError> {
+        self.pair::<E>(id, Grants::default())
+    }
+
+    fn pair<E: Entity>(&self, id: &E::Id, grants: Grants) -> Result<TokenPair, AuthError> {
+        let settings = &self.ctx.settings;
+        settings.sessions()?;
+        let keys = &settings.keys;
+        let family = random_base64url::<16>()?;
+        let kind = |refresh| family_kind(&family, refresh, None);
+        let access = keys.issue_for::<E>(id, grants.clone(), Map::new(), kind(false))?;
+        let refresh = keys.issue_for::<E>(id, grants, Map::new(), kind(true))?;
+        self.mark_minted();
+        Ok(TokenPair { access, refresh })
+    }
+
+    /// A token minted for the caller's own entity stays in the caller's session: a logout of
+    /// that session revokes it too.
+    fn caller_session<E: Entity>(&self, id: &E::Id) -> Kind {
+        let family = self.caller.as_ref().and_then(|caller| {
+            let same = caller.table_name == E::TABLE_NAME && caller.sub == id.to_string();
+            caller.fam.clone().filter(|_| same)
+        });
+        Kind {
+            family,
+            ..Kind::default()
+        }
+    }
+
+    /// Exchanges a refresh token for a new pair of its family, and spends it (rotation). The
+    /// new refresh token keeps the expiry of the old one: a session ends when its login's
+    /// refresh lifetime does. A spent refresh token presented again revokes its whole family,
+    /// access tokens included, and is refused (401 `token_revoked`): two parties hold it, and
+    /// the server can't tell the thief. An access token is refused here (401 `invalid_token`),
+    /// as a refresh token is everywhere else. The store failing is 503 `store_unavailable`.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
+        let settings = &self.ctx.settings;
+        let store = settings.sessions()?;
+        let claims = settings.keys.verify(refresh_token)?;
+        let (true, Some(jti), Some(family)) = (claims.refresh, &claims.jti, &claims.fam) else {
+            return Err(AuthError::InvalidToken("this is not a refresh token"));
+        };
+        settings.check_revoked(&claims).await?;
+        let spent = store.spend(jti, claims.exp).await.map_err(store_failed)?;
+        if spent == Spend::Again {
+            tracing::warn!(
+                table = %claims.table_name,
+                sub = %claims.sub,
+                "jwt-router: a spent refresh token was replayed; its session is revoked"
+            );
+            let family = Revocation::Family {
+                family,
+                until: claims.exp,
+            };
+            store.revoke(family).await.map_err(store_failed)?;
+            return Err(AuthError::TokenRevoked);
+        }
+        let keys = &settings.keys;
+        let access = keys.successor(&claims, family_kind(family, false, None))?;
+        let refresh = keys.successor(&claims, family_kind(family, true, Some(claims.exp)))?;
+        self.mark_minted();
+        Ok(TokenPair { access, refresh })
+    }
+
+    /// Logs the caller out: this access token and every token of its login's family (its
+    /// refresh token among them) are refused from now on (401 `token_revoked`).
+    /// [`AuthError::MissingToken`] without a caller; a token minted without an id (`jti`) can
+    /// only be cut off by [`logout_everywhere`](Self::logout_everywhere).
+    pub async fn logout(&self) -> Result<(), AuthError> {
+        let settings = &self.ctx.settings;
+        let store = settings.sessions()?;
+        let caller = self.caller.as_ref().ok_or(AuthError::MissingToken)?;
+        let jti = caller.jti.as_deref().ok_or(AuthError::InvalidRequest(
+            "this token has no id (`jti`) to revoke: log out everywhere instead",
+        ))?;
+        let token = Revocation::Token {
+            jti,
+            until: caller.exp,
+        };
+        store.revoke(token).await.map_err(store_failed)?;
+        if let Some(family) = &caller.fam {
+            // The family's refresh tokens live at most this long after the login.
+            let until = caller
+                .iat
+                .saturating_add(settings.keys.refresh_expire.as_secs());
+            let family = Revocation::Family { family, until };
+            store.revoke(family).await.map_err(store_failed)?;
+        }
+        Ok(())
+    }
+
+    /// Logs the entity `E` with this id out everywhere: every token issued for it until now,
+    /// access and refresh, with or without an id, is refused from now on (401
+    /// `token_revoked`). New logins are unaffected.
+    pub async fn logout_everywhere<E: Entity>(&self, id: &E::Id) -> Result<(), AuthError> {
+        let settings = &self.ctx.settings;
+        let store = settings.sessions()?;
+        let keys = &settings.keys;
+        if !keys.tables.contains(&E::TABLE_NAME) {
+            return Err(unregistered::<E>());
+        }
+        let lifetime = keys.expire.max(keys.refresh_expire).as_secs();
+        let sub = id.to_string();
+        let everywhere = Revocation::Entity {
+            table: E::TABLE_NAME,
+            sub: &sub,
+            before_us: now_us(),
+            until: now().saturating_add(lifetime),
+        };
+        store.revoke(everywhere).await.map_err(store_failed)
+    }
+
     /// The caller's claims as verified before this extractor ran: by the guard on an authed
     /// route, or by a `Claims` extractor before it on a public one. `Tokens` itself never
     /// verifies, so a login handler still works when the client sends a stale token.
@@ -123,10 +269,17 @@ impl Tokens {
     }
 
     fn minted(&self, token: Result<String, AuthError>) -> Result<String, AuthError> {
-        if let (Ok(_), Some(minted)) = (&token, &self.minted) {
-            minted.mark();
+        if token.is_ok() {
+            self.mark_minted();
         }
         token
+    }
+
+    /// The answer carries a token: `Cache-Control: no-store`.
+    fn mark_minted(&self) {
+        if let Some(minted) = &self.minted {
+            minted.mark();
+        }
     }
 }
 
@@ -139,6 +292,34 @@ impl<S: Send + Sync> FromRequestParts<S> for Tokens {
             caller: parts.extensions.get::<Claims>().cloned(),
             minted: parts.extensions.get::<MintedToken>().cloned(),
         })
+    }
+}
+
+/// A login's two tokens, as [`Tokens::create_pair_for`] and [`Tokens::refresh`] answer them;
+/// serializes as `{"token": .., "refresh_token": ..}`.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct TokenPair {
+    /// The access token, for `Authorization: Bearer`.
+    #[serde(rename = "token")]
+    pub access: String,
+    /// The refresh token, for [`Tokens::refresh`] only.
+    #[serde(rename = "refresh_token")]
+    pub refresh: String,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair").finish_non_exhaustive()
+    }
+}
+
+/// A token of the session `family`: the refresh token, or the access token beside it.
+fn family_kind(family: &str, refresh: bool, exp: Option<u64>) -> Kind {
+    Kind {
+        family: Some(family.to_owned()),
+        refresh,
+        exp,
     }
 }
 

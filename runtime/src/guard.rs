@@ -194,71 +194,124 @@ impl<I: fmt::Debug> fmt::Debug for Guard<I> {
 
 impl<I, B> Service<Request<B>> for Guard<I>
 where
-    I: Service<Request<B>, Response = Response>,
+    I: Service<Request<B>, Response = Response> + Clone,
 {
     type Response = Response;
     type Error = I::Error;
-    type Future = GuardFuture<I::Future>;
+    type Future = GuardFuture<I, B>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let ctx = Arc::clone(&self.ctx);
         let state = match admit(&self.ctx, self.hand_added, &mut req) {
-            Ok(()) => State::Admitted {
-                inner: self.inner.call(req),
-                ctx: Arc::clone(&self.ctx),
-            },
-            Err(err) => {
-                tracing::debug!(code = err.code(), "jwt-router refused the request");
-                State::Refused {
-                    response: Some(self.ctx.respond(&err)),
+            Ok(()) => match (&ctx.settings.sessions, req.extensions().get::<Claims>()) {
+                // With sessions, one store question before the route runs. The inner service
+                // that is ready goes with the request; a clone stays for the next one.
+                (Some(_), Some(claims)) => {
+                    let claims = claims.clone();
+                    let checking = Arc::clone(&ctx);
+                    let ready = self.inner.clone();
+                    State::Checking {
+                        check: Box::pin(
+                            async move { checking.settings.check_revoked(&claims).await },
+                        ),
+                        inner: Some(std::mem::replace(&mut self.inner, ready)),
+                        req: Some(req),
+                        ctx,
+                    }
                 }
-            }
+                _ => State::Admitted {
+                    inner: self.inner.call(req),
+                    ctx,
+                },
+            },
+            Err(err) => refused(&ctx, &err),
         };
         GuardFuture { state }
     }
 }
 
+/// The refusal of `err`, rendered.
+fn refused<I: Service<Request<B>>, B>(ctx: &Context, err: &AuthError) -> State<I, B> {
+    tracing::debug!(code = err.code(), "jwt-router refused the request");
+    State::Refused {
+        response: Some(ctx.respond(err)),
+    }
+}
+
+/// A revocation check in flight.
+type Check = Pin<Box<dyn Future<Output = Result<(), AuthError>> + Send>>;
+
 pin_project! {
     /// The answer of a [`Guard`]: the route's, or the refusal.
-    pub struct GuardFuture<F> {
+    pub struct GuardFuture<I, B>
+    where
+        I: Service<Request<B>>,
+    {
         #[pin]
-        state: State<F>,
+        state: State<I, B>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<F> {
-        Admitted { #[pin] inner: F, ctx: Arc<Context> },
+    enum State<I, B>
+    where
+        I: Service<Request<B>>,
+    {
+        Checking { check: Check, inner: Option<I>, req: Option<Request<B>>, ctx: Arc<Context> },
+        Admitted { #[pin] inner: I::Future, ctx: Arc<Context> },
         Refused { response: Option<Response> },
     }
 }
 
-impl<F> fmt::Debug for GuardFuture<F> {
+impl<I: Service<Request<B>>, B> fmt::Debug for GuardFuture<I, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GuardFuture").finish_non_exhaustive()
     }
 }
 
-impl<F, E> Future for GuardFuture<F>
+impl<I, B> Future for GuardFuture<I, B>
 where
-    F: Future<Output = Result<Response, E>>,
+    I: Service<Request<B>, Response = Response>,
 {
-    type Output = Result<Response, E>;
+    type Output = Result<Response, I::Error>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            // Inside the app's layers, so what they add to the answer survives the rendering.
-            StateProj::Admitted { inner, ctx } => inner
-                .poll(cx)
-                .map_ok(|response| ctx.settings.responder.render_returned(response)),
-            StateProj::Refused { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response)),
-                None => panic!("GuardFuture polled after it completed"),
-            },
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        loop {
+            let mut state = self.as_mut().project().state;
+            let next = match state.as_mut().project() {
+                StateProj::Checking {
+                    check,
+                    inner,
+                    req,
+                    ctx,
+                } => {
+                    let checked = std::task::ready!(check.as_mut().poll(cx));
+                    match (checked, inner.take(), req.take()) {
+                        (Ok(()), Some(mut inner), Some(req)) => State::Admitted {
+                            inner: inner.call(req),
+                            ctx: Arc::clone(ctx),
+                        },
+                        (Err(err), _, _) => refused(ctx, &err),
+                        _ => panic!("GuardFuture polled after it completed"),
+                    }
+                }
+                // Inside the app's layers, so what they add to the answer survives the rendering.
+                StateProj::Admitted { inner, ctx } => {
+                    return inner
+                        .poll(cx)
+                        .map_ok(|response| ctx.settings.responder.render_returned(response));
+                }
+                StateProj::Refused { response } => match response.take() {
+                    Some(response) => return Poll::Ready(Ok(response)),
+                    None => panic!("GuardFuture polled after it completed"),
+                },
+            };
+            state.set(next);
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::error::AuthError;
 use crate::guard::GuardLayer;
 use crate::router::GuardedRouter;
 use crate::table::{Method, MountedRoute, Policy, RouteInfo, RouteTable};
-use crate::token::{Claims, Grants};
+use crate::token::{Claims, Grants, Kind};
 use serde::Serialize;
 use serde_json::Map;
 
@@ -189,13 +189,13 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
     pub fn create_token<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
         self.settings
             .keys
-            .issue_for::<E>(id, Grants::default(), Map::new())
+            .issue_for::<E>(id, Grants::default(), Map::new(), Kind::default())
     }
 
     /// A fresh token for `entity` with its roles and scopes; see
     /// [`Tokens::create_token_for`](crate::Tokens::create_token_for).
     pub fn create_token_for<E: Entity>(&self, entity: &E) -> Result<String, AuthError> {
-        self.settings.keys.issue_entity(entity)
+        self.settings.keys.issue_entity(entity, Kind::default())
     }
 
     /// A fresh token for `E` carrying the application's own claims; see
@@ -208,7 +208,7 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
         let custom = crate::extract::custom_claims(custom)?;
         self.settings
             .keys
-            .issue_for::<E>(id, Grants::default(), custom)
+            .issue_for::<E>(id, Grants::default(), custom, Kind::default())
     }
 
     /// A fresh token for the same entity as `claims`, with its roles, scopes and custom claims

@@ -18,6 +18,7 @@ mod keys;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod router;
+mod sessions;
 #[cfg(feature = "oidc")]
 mod signin;
 mod table;
@@ -33,7 +34,7 @@ pub use entity::{Authed, Entity, StoreError};
 pub use error::AuthError;
 #[cfg(feature = "oidc")]
 pub use external::ExternalId;
-pub use extract::Tokens;
+pub use extract::{TokenPair, Tokens};
 pub use guard::{Guard, GuardFuture, GuardLayer};
 #[cfg(feature = "oidc")]
 pub use issuer::{Issuer, IssuerBuilder, IssuerClaims, IssuerError, install_default_tls_provider};
@@ -42,6 +43,7 @@ pub use keys::Key;
 #[cfg(feature = "asymmetric")]
 pub use keys::KeyError;
 pub use router::{GuardedRouter, GuardedRouterFuture, GuardedService};
+pub use sessions::{MemorySessions, Presented, Revocation, SessionStore, Spend, StoreFuture};
 #[cfg(feature = "oidc")]
 pub use signin::{
     Authorization, ClientAuth, Exchange, GOOGLE_ISSUER, PendingSignIn, Provider, ProviderBuilder,

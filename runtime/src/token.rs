@@ -54,6 +54,18 @@ pub struct Claims {
     /// The entity's scopes ([`Entity::scopes`]), space-separated (RFC 8693 §4.2, RFC 9068 §2.2.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The login this token comes from (its session family), for tokens minted as a pair by
+    /// [`create_pair_for`](crate::Tokens::create_pair_for) and their refreshes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
+    /// Whether this is a refresh token: accepted by [`refresh`](crate::Tokens::refresh) only,
+    /// never as an access token.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh: bool,
+    /// When the token was issued, in microseconds: "log out everywhere" tells tokens of one
+    /// second apart by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat_us: Option<u64>,
     /// The whole claims JSON, for [`get`](Self::get).
     #[serde(skip)]
     raw: Arc<str>,
@@ -137,10 +149,21 @@ impl Claims {
             // grant roles on our routes. Routes that declare roles refuse issuer tokens.
             roles: None,
             scope: None,
+            fam: None,
+            refresh: false,
+            iat_us: None,
             raw: Arc::from(Value::Object(issued.raw).to_string()),
             lookup,
             external: true,
         }
+    }
+
+    /// When the token was issued, in microseconds since the Unix epoch. A token without the
+    /// precise time (minted before sessions existed) counts as issued at the start of its `iat`
+    /// second, so "log out everywhere" later in that second cuts it off too.
+    pub(crate) fn issued_us(&self) -> u64 {
+        self.iat_us
+            .unwrap_or_else(|| self.iat.saturating_mul(1_000_000))
     }
 
     /// The application's own claims: every claim that is not one of [`Claims`]' fields.
@@ -152,7 +175,7 @@ impl Claims {
 }
 
 /// The claims jwt-router sets itself; the application's own claims can't take these names.
-const REGISTERED: [&str; 10] = [
+const REGISTERED: [&str; 13] = [
     "sub",
     "table_name",
     "iat",
@@ -163,6 +186,9 @@ const REGISTERED: [&str; 10] = [
     "aud",
     "roles",
     "scope",
+    "fam",
+    "refresh",
+    "iat_us",
 ];
 
 /// The refusal of a token over the size cap, wherever the cap is checked first.
@@ -217,6 +243,8 @@ pub(crate) struct TokenKeys {
     keys: Vec<Key>,
     signer: Option<Signer>,
     pub(crate) expire: Duration,
+    /// How long a login's refresh tokens are valid, from the login.
+    pub(crate) refresh_expire: Duration,
     pub(crate) leeway: u64,
     pub(crate) max_token_bytes: usize,
     /// The registered entity tables: a token for any other table is refused, and never minted.
@@ -230,6 +258,7 @@ pub(crate) struct TokenKeys {
 /// How `TokenKeys` checks and mints times and sizes.
 pub(crate) struct Rules {
     pub(crate) expire: Duration,
+    pub(crate) refresh_expire: Duration,
     pub(crate) leeway: Duration,
     pub(crate) max_token_bytes: usize,
     pub(crate) tables: Vec<&'static str>,
@@ -253,6 +282,7 @@ impl TokenKeys {
             keys,
             signer,
             expire: rules.expire,
+            refresh_expire: rules.refresh_expire,
             leeway: rules.leeway.as_secs(),
             max_token_bytes: rules.max_token_bytes,
             tables: rules.tables,
@@ -268,13 +298,14 @@ impl TokenKeys {
     }
 
     /// A fresh token for the entity `table_name`/`sub` with its `grants` and the application's
-    /// `custom` claims, valid for the configured expiry.
+    /// `custom` claims, of `kind`.
     pub(crate) fn issue(
         &self,
         table_name: &str,
         sub: String,
         grants: Grants,
         custom: Map<String, Value>,
+        kind: Kind,
     ) -> Result<String, AuthError> {
         if !self.tables.contains(&table_name) {
             return Err(AuthError::Misconfigured(
@@ -293,12 +324,20 @@ impl TokenKeys {
                 "a custom claim takes the name of a claim jwt-router sets",
             ));
         }
-        let iat = now();
+        let iat_us = now_us();
+        let iat = iat_us / 1_000_000;
+        let lifetime = if kind.refresh {
+            self.refresh_expire
+        } else {
+            self.expire
+        };
         let claims = Claims {
             sub,
             table_name: table_name.to_owned(),
             iat,
-            exp: iat.saturating_add(self.expire.as_secs()),
+            exp: kind
+                .exp
+                .unwrap_or_else(|| iat.saturating_add(lifetime.as_secs())),
             nbf: None,
             // 128 bits: unguessable, unique in practice.
             jti: Some(random_base64url::<16>()?),
@@ -306,6 +345,9 @@ impl TokenKeys {
             aud: self.audience.clone().map(Audience::One),
             roles: grants.roles,
             scope: grants.scope,
+            fam: kind.family,
+            refresh: kind.refresh,
+            iat_us: Some(iat_us),
             raw: Arc::from(""),
             lookup: None,
             external: false,
@@ -330,22 +372,28 @@ impl TokenKeys {
         Ok(token)
     }
 
-    /// A token for an entity of type `E` with `grants` and the application's `custom` claims.
+    /// A token of `kind` for an entity of type `E` with `grants` and the application's
+    /// `custom` claims.
     pub(crate) fn issue_for<E: Entity>(
         &self,
         id: &E::Id,
         grants: Grants,
         custom: Map<String, Value>,
+        kind: Kind,
     ) -> Result<String, AuthError> {
         if !self.tables.contains(&E::TABLE_NAME) {
             return Err(unregistered::<E>());
         }
-        self.issue(E::TABLE_NAME, id.to_string(), grants, custom)
+        self.issue(E::TABLE_NAME, id.to_string(), grants, custom, kind)
     }
 
-    /// A token for `entity` with its roles and scopes.
-    pub(crate) fn issue_entity<E: Entity>(&self, entity: &E) -> Result<String, AuthError> {
-        self.issue_for::<E>(&entity.id(), Grants::of(entity)?, Map::new())
+    /// A token of `kind` for `entity` with its roles and scopes.
+    pub(crate) fn issue_entity<E: Entity>(
+        &self,
+        entity: &E,
+        kind: Kind,
+    ) -> Result<String, AuthError> {
+        self.issue_for::<E>(&entity.id(), Grants::of(entity)?, Map::new(), kind)
     }
 
     /// A fresh token for the same entity as `claims`, with its grants, its custom claims and a
@@ -353,6 +401,15 @@ impl TokenKeys {
     /// entity, and loading it would cost a store read; it never widens them. An app that revokes
     /// roles mints from the loaded entity with `create_token_for` instead.
     pub(crate) fn renew(&self, claims: &Claims) -> Result<String, AuthError> {
+        let kind = Kind {
+            family: claims.fam.clone(),
+            ..Kind::default()
+        };
+        self.successor(claims, kind)
+    }
+
+    /// A token for the same entity as `claims`, with its grants and custom claims, of `kind`.
+    pub(crate) fn successor(&self, claims: &Claims, kind: Kind) -> Result<String, AuthError> {
         // A provider's short-lived token must not become one of ours that outlives it.
         if claims.external {
             return Err(AuthError::InvalidRequest(
@@ -368,6 +425,7 @@ impl TokenKeys {
             claims.sub.clone(),
             grants,
             claims.custom(),
+            kind,
         )
     }
 
@@ -430,8 +488,19 @@ impl TokenKeys {
     }
 }
 
-/// What a token grants its entity: the `roles` and `scope` claims, absent when empty.
+/// What kind of token [`TokenKeys::issue`] mints: a plain access token by default.
 #[derive(Debug, Default)]
+pub(crate) struct Kind {
+    /// The login (session family) it belongs to.
+    pub(crate) family: Option<String>,
+    /// A refresh token rather than an access token.
+    pub(crate) refresh: bool,
+    /// An expiry other than the configured lifetime: a rotated refresh token keeps its family's.
+    pub(crate) exp: Option<u64>,
+}
+
+/// What a token grants its entity: the `roles` and `scope` claims, absent when empty.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Grants {
     roles: Option<Vec<String>>,
     scope: Option<String>,
@@ -571,6 +640,15 @@ pub(crate) fn now() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
+/// Now, in microseconds since the Unix epoch.
+pub(crate) fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -587,6 +665,9 @@ mod tests {
             aud: None,
             roles: None,
             scope: None,
+            fam: None,
+            refresh: false,
+            iat_us: None,
             raw: Arc::from(""),
             lookup: None,
             external: false,
@@ -616,6 +697,7 @@ mod tests {
 
     fn rules() -> Rules {
         Rules {
+            refresh_expire: Duration::from_secs(600),
             expire: Duration::from_secs(60),
             leeway: Duration::ZERO,
             max_token_bytes: 4096,
@@ -642,7 +724,13 @@ mod tests {
     fn signature_must_be_exact_in_length_and_bytes() {
         let keys = keys();
         let token = keys
-            .issue("users", "1".into(), Grants::default(), Map::new())
+            .issue(
+                "users",
+                "1".into(),
+                Grants::default(),
+                Map::new(),
+                Kind::default(),
+            )
             .expect("signs");
         assert_eq!(keys.verify(&token).map(|c| c.sub), Ok("1".to_owned()));
         let (signed, signature) = token.rsplit_once('.').expect("three segments");
@@ -665,7 +753,13 @@ mod tests {
         custom.insert("plan".into(), Value::from("gold"));
         let first = keys.verify(
             &keys
-                .issue("users", "1".into(), Grants::default(), custom)
+                .issue(
+                    "users",
+                    "1".into(),
+                    Grants::default(),
+                    custom,
+                    Kind::default(),
+                )
                 .expect("signs"),
         );
         let first = first.expect("verifies");
@@ -688,7 +782,13 @@ mod tests {
             custom.insert(name.into(), Value::from(1));
             assert!(
                 keys()
-                    .issue("users", "1".into(), Grants::default(), custom)
+                    .issue(
+                        "users",
+                        "1".into(),
+                        Grants::default(),
+                        custom,
+                        Kind::default()
+                    )
                     .is_err(),
                 "{name}"
             );

@@ -9,6 +9,7 @@ mod keys;
 mod optional;
 mod rendering;
 mod roles;
+mod sessions;
 mod startup;
 mod tokens;
 

@@ -83,7 +83,7 @@ async fn error_returned_by_a_handler_uses_the_configured_renderer() {
         (reply.status, reply.body.as_str()),
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Some("custom store_unavailable: the entity store is unavailable, try again")
+            Some("custom store_unavailable: the store is unavailable, try again")
         )
     );
     // The guard's refusals use it too, as before.

@@ -16,6 +16,7 @@ mod oidc;
 mod pages;
 mod passwords;
 mod reply;
+mod sessions;
 mod teachers;
 mod throttle;
 mod users;
@@ -23,9 +24,10 @@ mod users;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::FromRef;
-use jwt_router::JwtRoutes;
+use jwt_router::{JwtRoutes, MemorySessions};
 use tokio::net::TcpListener;
 
 pub(crate) use self::connections::ConnectionLimits;
@@ -44,7 +46,9 @@ pub(crate) struct Config {
     pub(crate) secret: Vec<u8>,
     /// The user who registers with this email is an admin.
     pub(crate) admin_email: Option<String>,
-    /// How long a token is valid.
+    /// How long an access token is valid.
+    pub(crate) expire_minutes: u64,
+    /// How long a login's refresh tokens are valid.
     pub(crate) expire_days: u64,
     /// Argon2 cost of new password hashes. Keep the default outside tests: lower costs make
     /// stolen hashes cheap to crack.
@@ -84,6 +88,7 @@ impl fmt::Debug for Config {
             .field("database_url", &self.database_url)
             .field("secret", &"<redacted>")
             .field("admin_email", &self.admin_email)
+            .field("expire_minutes", &self.expire_minutes)
             .field("expire_days", &self.expire_days)
             .field("connections", &self.connections)
             .field("logins", &self.logins)
@@ -143,7 +148,13 @@ pub(crate) async fn serve(
     let jwt = JwtRoutes::<AppState>::builder()
         .secret(&config.secret)
         .api_name("/api/v1")
-        .expire_days(config.expire_days)
+        .expire_in(Duration::from_secs(
+            config.expire_minutes.saturating_mul(60),
+        ))
+        .refresh_expire_in(Duration::from_secs(
+            config.expire_days.saturating_mul(24 * 60 * 60),
+        ))
+        .sessions(MemorySessions::new())
         .entity::<User>()
         .entity::<Teacher>()
         .query_token(true)

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::JsonBody;
-use super::reply::WithToken;
+use super::reply::WithPair;
 use super::users::User;
 
 /// `{"code", "redirect_uri", "code_verifier"?}`: what the client's redirect produced.
@@ -31,7 +31,7 @@ async fn sign_in(
     State(app): State<AppState>,
     tokens: Tokens,
     JsonBody(body): JsonBody<CodeBody>,
-) -> Result<Json<WithToken<User>>, ApiError> {
+) -> Result<Json<WithPair<User>>, ApiError> {
     #[cfg(feature = "oidc")]
     if let Some(provider) = &app.oidc {
         return signed_in(&app, provider, &tokens, &body).await;
@@ -50,7 +50,7 @@ async fn signed_in(
     provider: &jwt_router::Provider,
     tokens: &Tokens,
     body: &CodeBody,
-) -> Result<Json<WithToken<User>>, ApiError> {
+) -> Result<Json<WithPair<User>>, ApiError> {
     let mut exchange = jwt_router::Exchange::code(&body.code).redirect_uri(&body.redirect_uri);
     if let Some(verifier) = &body.code_verifier {
         exchange = exchange.code_verifier(verifier);
@@ -64,9 +64,11 @@ async fn signed_in(
             "user created by sign-in with the identity provider"
         );
     }
-    Ok(Json(WithToken {
+    // The session starts here: a pair, in place of the single token sign-in minted.
+    let pair = tokens.create_pair_for(&signed.entity)?;
+    Ok(Json(WithPair {
         data: signed.entity,
-        token: signed.token,
+        pair,
     }))
 }
 

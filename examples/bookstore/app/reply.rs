@@ -1,5 +1,6 @@
 //! The JSON envelopes of successful answers.
 
+use jwt_router::TokenPair;
 use serde::Serialize;
 
 /// `{"data": ...}`.
@@ -15,8 +16,11 @@ pub(crate) struct WithToken<T> {
     pub(crate) token: String,
 }
 
-/// `{"token": "..."}`: a login.
+/// `{"data": ..., "token": "...", "refresh_token": "..."}`: a registration or a sign-in, which
+/// start a session.
 #[derive(Serialize)]
-pub(crate) struct TokenOnly {
-    pub(crate) token: String,
+pub(crate) struct WithPair<T> {
+    pub(crate) data: T,
+    #[serde(flatten)]
+    pub(crate) pair: TokenPair,
 }

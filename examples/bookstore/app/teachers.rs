@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use jwt_router::{Entity, StoreError, Tokens, authed, public};
+use jwt_router::{Entity, StoreError, TokenPair, Tokens, authed, public};
 use serde::Serialize;
 
 use super::AppState;
@@ -11,7 +11,7 @@ use super::accounts::{Login, Registration};
 use super::db::Db;
 use super::error::ApiError;
 use super::extract::JsonBody;
-use super::reply::{Data, TokenOnly, WithToken};
+use super::reply::{Data, WithPair};
 
 /// A row of `teachers`: `{"id", "name", "email"}` (`id` is the `teacher_id` column).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -45,7 +45,7 @@ async fn register(
     State(app): State<AppState>,
     tokens: Tokens,
     JsonBody(body): JsonBody<Registration>,
-) -> Result<(StatusCode, Json<WithToken<Teacher>>), ApiError> {
+) -> Result<(StatusCode, Json<WithPair<Teacher>>), ApiError> {
     let new = body.validate()?;
     let hash = app.passwords.hash(new.password).await?;
     let teacher: Teacher = sqlx::query_as(
@@ -64,24 +64,24 @@ async fn register(
         )
     })?;
     tracing::info!(teacher = teacher.id, "teacher registered");
-    let token = tokens.create_token::<Teacher>(&teacher.id)?;
+    let pair = tokens.create_pair::<Teacher>(&teacher.id)?;
     Ok((
         StatusCode::CREATED,
-        Json(WithToken {
+        Json(WithPair {
             data: teacher,
-            token,
+            pair,
         }),
     ))
 }
 
-/// `POST /api/v1/teachers/login`: 200 `{"token"}`, 401 for a wrong email or password, 429 after
+/// `POST /api/v1/teachers/login`: 200 `{"token", "refresh_token"}`, 401 for a wrong email or password, 429 after
 /// too many failures.
 #[public(POST, "/teachers/login")]
 async fn login(
     State(app): State<AppState>,
     tokens: Tokens,
     JsonBody(body): JsonBody<Login>,
-) -> Result<Json<TokenOnly>, ApiError> {
+) -> Result<Json<TokenPair>, ApiError> {
     let email = body.email()?;
     let login = async {
         let row: Option<(i64, String)> =
@@ -94,9 +94,7 @@ async fn login(
         Ok(id.filter(|_| matches))
     };
     let id = app.logins.login(Teacher::TABLE_NAME, &email, login).await?;
-    Ok(Json(TokenOnly {
-        token: tokens.create_token::<Teacher>(&id)?,
-    }))
+    Ok(Json(tokens.create_pair::<Teacher>(&id)?))
 }
 
 /// `GET /api/v1/teachers/me`: 200 `{"data": Teacher}`; a users token gets 403.

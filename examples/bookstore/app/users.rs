@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use jwt_router::{Entity, StoreError, Tokens, authed, public};
+use jwt_router::{Entity, StoreError, TokenPair, Tokens, authed, public};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
@@ -11,7 +11,7 @@ use super::accounts::{Login, Registration, normalize_email, valid_name};
 use super::db::Db;
 use super::error::ApiError;
 use super::extract::JsonBody;
-use super::reply::{Data, TokenOnly, WithToken};
+use super::reply::{Data, WithPair, WithToken};
 
 /// A row of `users`, as every response shows it: `{"id", "name", "email", "admin"}`.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -89,7 +89,7 @@ async fn register(
     State(app): State<AppState>,
     tokens: Tokens,
     JsonBody(body): JsonBody<Registration>,
-) -> Result<(StatusCode, Json<WithToken<User>>), ApiError> {
+) -> Result<(StatusCode, Json<WithPair<User>>), ApiError> {
     let new = body.validate()?;
     let admin = app.admin_email.as_deref() == Some(new.email.as_str());
     let hash = app.passwords.hash(new.password).await?;
@@ -110,18 +110,18 @@ async fn register(
         )
     })?;
     tracing::info!(user = user.id, admin, "user registered");
-    let token = tokens.create_token_for(&user)?;
-    Ok((StatusCode::CREATED, Json(WithToken { data: user, token })))
+    let pair = tokens.create_pair_for(&user)?;
+    Ok((StatusCode::CREATED, Json(WithPair { data: user, pair })))
 }
 
-/// `POST /api/v1/users/login`: 200 `{"token"}`, 401 for a wrong email or password, 403 for a
+/// `POST /api/v1/users/login`: 200 `{"token", "refresh_token"}`, 401 for a wrong email or password, 403 for a
 /// disabled account (with the right password), 429 after too many failures.
 #[public(POST, "/users/login")]
 async fn login(
     State(app): State<AppState>,
     tokens: Tokens,
     JsonBody(body): JsonBody<Login>,
-) -> Result<Json<TokenOnly>, ApiError> {
+) -> Result<Json<TokenPair>, ApiError> {
     let email = body.email()?;
     let login = async {
         // No hash (a user of the identity provider) is checked like an unknown account: 401.
@@ -148,9 +148,7 @@ async fn login(
         Ok(Some(user))
     };
     let user = app.logins.login(User::TABLE_NAME, &email, login).await?;
-    Ok(Json(TokenOnly {
-        token: tokens.create_token_for(&user)?,
-    }))
+    Ok(Json(tokens.create_pair_for(&user)?))
 }
 
 /// `GET /api/v1/users/me`: 200 `{"data": User, "token"}`, a fresh token minted from the user
