@@ -50,7 +50,7 @@ impl Policy {
         match self {
             Self::Authed => {
                 "`roles = [\"role\"]`, `scopes = [\"scope\"]`, `entity = \"table\"` and \
-                 `state = Type`"
+                 `state = Type`, and the flag `fresh`"
             }
             Self::Public | Self::Ignored => "`state = Type`",
         }
@@ -111,6 +111,8 @@ pub(crate) struct Args {
     pub(crate) state: Option<Type>,
     pub(crate) roles: Option<Grant>,
     pub(crate) scopes: Option<Grant>,
+    /// The `fresh` flag: only a token minted by a login, not by a refresh.
+    pub(crate) fresh: Option<Ident>,
 }
 
 /// `roles = ["a", "b"]` or `scopes = [..]`: the key, for errors, and the names, each checked

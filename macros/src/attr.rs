@@ -24,13 +24,38 @@ pub(crate) fn parse(policy: Policy, tokens: TokenStream, errors: &mut Errors) ->
         state: named.state,
         roles: named.roles,
         scopes: named.scopes,
+        fresh: parse_flags(policy, scanned.flags, errors),
     }
+}
+
+/// The flags: `fresh`, on `#[authed]` only, once.
+fn parse_flags(policy: Policy, flags: Vec<Ident>, errors: &mut Errors) -> Option<Ident> {
+    let mut fresh = None;
+    for flag in flags {
+        if policy != Policy::Authed {
+            errors.spanned(
+                &flag,
+                format!(
+                    "`#[{}]` routes take no token, so there is no freshness to check: remove \
+                     `fresh`, or declare the route with `#[authed(POST, \"/path\", fresh)]`",
+                    policy.name()
+                ),
+            );
+        } else if fresh.is_some() {
+            errors.spanned(&flag, "`fresh` is given twice: keep one");
+        } else {
+            fresh = Some(flag);
+        }
+    }
+    fresh
 }
 
 /// The arguments as written, split at top-level commas.
 struct Scanned {
     positional: Vec<TokenStream>,
     named: Vec<Named>,
+    /// Bare flags: `fresh`.
+    flags: Vec<Ident>,
 }
 
 /// `key = value`, and the whole argument for errors that span it.
@@ -51,6 +76,7 @@ fn scan(policy: Policy, tokens: TokenStream, errors: &mut Errors) -> Scanned {
     let mut scanned = Scanned {
         positional: Vec::new(),
         named: Vec::new(),
+        flags: Vec::new(),
     };
     let mut out_of_order = None;
     for segment in split_at_commas(tokens) {
@@ -61,6 +87,12 @@ fn scan(policy: Policy, tokens: TokenStream, errors: &mut Errors) -> Scanned {
             continue;
         }
         let tokens: TokenStream = segment.tokens.iter().cloned().collect();
+        if let [TokenTree::Ident(flag)] = segment.tokens.as_slice()
+            && flag == "fresh"
+        {
+            scanned.flags.push(flag.clone());
+            continue;
+        }
         match split_key_value(&segment.tokens) {
             Some((key, value)) => scanned.named.push(Named { key, value, tokens }),
             None => {
@@ -288,6 +320,11 @@ fn parse_named(policy: Policy, named: &[Named], errors: &mut Errors) -> NamedArg
                 errors.spanned(&argument.tokens, grant_without_token(policy, &key));
             }
             "roles" => args.roles = parse_grant(argument, errors),
+            "fresh" => errors.spanned(
+                &argument.tokens,
+                "`fresh` is a flag and takes no value: write `fresh`, as in \
+                 `#[authed(POST, \"/password\", fresh)]`",
+            ),
             "scopes" => args.scopes = parse_grant(argument, errors),
             "state" => args.state = errors.take(parse_state(&argument.value)),
             // One error for both: it shows the whole corrected attribute.

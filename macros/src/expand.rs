@@ -239,6 +239,7 @@ fn route_items(private: &TokenStream, declaration: &Declaration, route: &Route) 
         entity,
         roles,
         scopes,
+        fresh,
         state,
         handler,
         ..
@@ -316,6 +317,7 @@ fn route_items(private: &TokenStream, declaration: &Declaration, route: &Route) 
             entity_type: #entity_type,
             roles: &[#(#roles),*],
             scopes: &[#(#scopes),*],
+            fresh: #fresh,
             handler: #handler_name,
             module: ::core::module_path!(),
             file: ::core::file!(),

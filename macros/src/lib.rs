@@ -200,6 +200,7 @@ pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[authed(METHOD, "/path", entity = "table")]
 /// #[authed(METHOD, "/path", entity = "table", state = Type)]
 /// #[authed(METHOD, "/path", roles = [name, ..], scopes = [name, ..])]   with or without entity
+/// #[authed(METHOD, "/path", fresh)]      with or without the named arguments
 /// #[authed(entity = "table")]            a handler you mount yourself
 /// #[authed(entity = "table", state = Type)]
 ///
@@ -211,6 +212,7 @@ pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
 ///           `"` and `\`; not empty, not listed twice
 /// roles  := the token's `roles` claim must hold ANY of them
 /// scopes := the token's `scope` claim must hold ALL of them
+/// fresh  := the token must come from a login, not a refresh or a renewal
 /// ```
 ///
 /// Named arguments come in any order. With both `roles` and `scopes`, a token needs both: one
@@ -220,6 +222,11 @@ pub fn ignored(args: TokenStream, item: TokenStream) -> TokenStream {
 /// reads neither its store nor its body. Roles need a route, so they are refused on
 /// `#[authed(entity = "..")]` without one, and on `#[public]` and `#[ignored]`, which take no
 /// token.
+///
+/// `fresh` marks a sensitive route (change a password, delete an account): it accepts only an
+/// access token minted by a login (`Tokens::create_pair_for`, `create_token*` for another
+/// entity than the caller's), not one from `Tokens::refresh` or a renewal (`update_token`),
+/// which get 401 `fresh_token_required`: the client signs in again.
 ///
 /// With `entity`, the first parameter is the entity (`user: User`); the other parameters are
 /// axum extractors as usual. The handler is renamed and wrapped: the wrapper keeps its name,

@@ -19,6 +19,8 @@ pub(crate) struct Declaration {
     pub(crate) roles: Vec<LitStr>,
     /// `scopes = [..]`: the token needs all of them; empty when not given.
     pub(crate) scopes: Vec<LitStr>,
+    /// `fresh`: the token must be minted by a login, not by a refresh.
+    pub(crate) fresh: bool,
     /// The router's state type: `state = T`, else the `T` of a `State<T>` parameter, else `()`.
     pub(crate) state: Type,
     pub(crate) handler: Handler,
@@ -47,6 +49,14 @@ pub(crate) fn validate(
         for grant in args.roles.iter().chain(&args.scopes) {
             errors.spanned(&grant.key, routeless_grant(&grant.key.to_string()));
         }
+        if let Some(fresh) = &args.fresh {
+            errors.spanned(
+                fresh,
+                "`fresh` is checked by the guard on the route this attribute declares, and this \
+                 handler declares none (you mount it yourself): add the method and path, like \
+                 `#[authed(POST, \"/password\", entity = \"users\", fresh)]`",
+            );
+        }
     }
     let names = |grant: Option<Grant>| grant.map(|grant| grant.names).unwrap_or_default();
     let state = args
@@ -58,6 +68,7 @@ pub(crate) fn validate(
         route: args.route,
         params,
         entity,
+        fresh: args.fresh.is_some(),
         roles: names(args.roles),
         scopes: names(args.scopes),
         state,

@@ -279,6 +279,7 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
                 entity: route.decl.entity,
                 roles: route.decl.roles,
                 scopes: route.decl.scopes,
+                fresh: route.decl.fresh,
             };
             policies.insert(&route.path, route.decl.method, rule);
         }

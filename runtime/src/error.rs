@@ -36,6 +36,9 @@ pub enum AuthError {
     /// The token was revoked: logged out, its login's family revoked after a refresh token was
     /// replayed, or its entity logged out everywhere (401 `token_revoked`).
     TokenRevoked,
+    /// The route is declared `fresh` and the token was minted by a refresh or a renewal, not
+    /// by a login (401 `fresh_token_required`): the client signs in again.
+    FreshTokenRequired,
     /// The token is valid but its entity no longer exists (401 `unknown_entity`).
     EntityNotFound,
     /// The token belongs to another entity type than the route's (403 `wrong_entity`).
@@ -100,6 +103,7 @@ impl AuthError {
             | Self::WrongIssuer
             | Self::WrongAudience
             | Self::TokenRevoked
+            | Self::FreshTokenRequired
             | Self::EntityNotFound
             | Self::CodeRefused
             | Self::StateMismatch
@@ -128,6 +132,7 @@ impl AuthError {
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
             Self::TokenRevoked => "token_revoked",
+            Self::FreshTokenRequired => "fresh_token_required",
             Self::EntityNotFound => "unknown_entity",
             Self::WrongEntity { .. } => "wrong_entity",
             Self::InsufficientScope { .. } => "insufficient_scope",
@@ -156,6 +161,7 @@ impl AuthError {
             | Self::WrongIssuer
             | Self::WrongAudience
             | Self::TokenRevoked
+            | Self::FreshTokenRequired
             | Self::EntityNotFound
             | Self::NonceMismatch
             | Self::EmailNotVerified
@@ -200,6 +206,9 @@ impl fmt::Display for AuthError {
             Self::WrongIssuer => f.write_str("the token's issuer (`iss`) is not accepted here"),
             Self::WrongAudience => f.write_str("the token is not meant for this server (`aud`)"),
             Self::TokenRevoked => f.write_str("the token has been revoked"),
+            Self::FreshTokenRequired => f.write_str(
+                "this route needs a token from a login, not a refreshed one: sign in again",
+            ),
             Self::EntityNotFound => f.write_str("the token's entity no longer exists"),
             Self::WrongEntity { expected, found } => write!(
                 f,

@@ -158,23 +158,28 @@ impl Tokens {
         settings.sessions()?;
         let keys = &settings.keys;
         let family = random_base64url::<16>()?;
-        let kind = |refresh| family_kind(&family, refresh, None);
+        let kind = |refresh: bool| Kind {
+            fresh: !refresh,
+            ..family_kind(&family, refresh, None)
+        };
         let access = keys.issue_for::<E>(id, grants.clone(), Map::new(), kind(false))?;
         let refresh = keys.issue_for::<E>(id, grants, Map::new(), kind(true))?;
         self.mark_minted();
         Ok(TokenPair { access, refresh })
     }
 
-    /// A token minted for the caller's own entity stays in the caller's session: a logout of
-    /// that session revokes it too.
+    /// A token minted for the caller's own entity renews the caller's: it stays in the caller's
+    /// session (a logout of that session revokes it too) and is not fresh. Any other is a
+    /// login's.
     fn caller_session<E: Entity>(&self, id: &E::Id) -> Kind {
-        let family = self.caller.as_ref().and_then(|caller| {
-            let same = caller.table_name == E::TABLE_NAME && caller.sub == id.to_string();
-            caller.fam.clone().filter(|_| same)
-        });
-        Kind {
-            family,
-            ..Kind::default()
+        match &self.caller {
+            Some(caller) if caller.table_name == E::TABLE_NAME && caller.sub == id.to_string() => {
+                Kind {
+                    family: caller.fam.clone(),
+                    ..Kind::default()
+                }
+            }
+            _ => Kind::login(),
         }
     }
 
@@ -314,12 +319,14 @@ impl std::fmt::Debug for TokenPair {
     }
 }
 
-/// A token of the session `family`: the refresh token, or the access token beside it.
+/// A token of the session `family`: the refresh token, or the access token beside it (not
+/// fresh: a login's access token says so itself).
 fn family_kind(family: &str, refresh: bool, exp: Option<u64>) -> Kind {
     Kind {
         family: Some(family.to_owned()),
         refresh,
         exp,
+        fresh: false,
     }
 }
 

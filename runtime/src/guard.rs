@@ -27,6 +27,8 @@ pub(crate) struct Rule {
     pub(crate) entity: Option<&'static str>,
     pub(crate) roles: &'static [&'static str],
     pub(crate) scopes: &'static [&'static str],
+    /// Only a token minted by a login.
+    pub(crate) fresh: bool,
 }
 
 impl Rule {
@@ -49,6 +51,7 @@ pub(crate) const AUTHED: Rule = Rule {
     entity: None,
     roles: &[],
     scopes: &[],
+    fresh: false,
 };
 
 /// (matched template, method) -> rule, built once at startup; one hash lookup per request.
@@ -123,6 +126,9 @@ fn admit<B>(ctx: &Arc<Context>, hand_added: bool, req: &mut Request<B>) -> Resul
                 roles: rule.roles,
                 scopes: rule.scopes,
             });
+        }
+        if rule.fresh && !claims.fresh {
+            return Err(AuthError::FreshTokenRequired);
         }
         req.extensions_mut().insert(claims);
     } else {

@@ -121,6 +121,7 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
                 entity: d.entity,
                 roles: d.roles,
                 scopes: d.scopes,
+                fresh: d.fresh,
                 handler: d.handler,
                 module: d.module,
                 file: d.file,
@@ -135,6 +136,7 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
                 entity: None,
                 roles: &[],
                 scopes: &[],
+                fresh: false,
                 handler: "jwks",
                 module: "jwt_router",
                 file: file!(),
@@ -189,13 +191,13 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
     pub fn create_token<E: Entity>(&self, id: &E::Id) -> Result<String, AuthError> {
         self.settings
             .keys
-            .issue_for::<E>(id, Grants::default(), Map::new(), Kind::default())
+            .issue_for::<E>(id, Grants::default(), Map::new(), Kind::login())
     }
 
     /// A fresh token for `entity` with its roles and scopes; see
     /// [`Tokens::create_token_for`](crate::Tokens::create_token_for).
     pub fn create_token_for<E: Entity>(&self, entity: &E) -> Result<String, AuthError> {
-        self.settings.keys.issue_entity(entity, Kind::default())
+        self.settings.keys.issue_entity(entity, Kind::login())
     }
 
     /// A fresh token for `E` carrying the application's own claims; see
@@ -208,7 +210,7 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutes<S> {
         let custom = crate::extract::custom_claims(custom)?;
         self.settings
             .keys
-            .issue_for::<E>(id, Grants::default(), custom, Kind::default())
+            .issue_for::<E>(id, Grants::default(), custom, Kind::login())
     }
 
     /// A fresh token for the same entity as `claims`, with its roles, scopes and custom claims

@@ -132,6 +132,8 @@ pub struct RouteDecl {
     pub roles: &'static [&'static str],
     /// `scopes = [..]`: the token needs all of them.
     pub scopes: &'static [&'static str],
+    /// `fresh`: the token must be minted by a login, not by a refresh.
+    pub fresh: bool,
     pub handler: &'static str,
     pub module: &'static str,
     pub file: &'static str,
@@ -186,6 +188,8 @@ pub struct RouteInfo {
     pub roles: &'static [&'static str],
     /// The scopes the route declares, all of which a token needs.
     pub scopes: &'static [&'static str],
+    /// Whether the route declares `fresh`: a token minted by a login, not by a refresh.
+    pub fresh: bool,
     /// The handler function's name; for a route added by hand, the method that added it
     /// (`.route()`, `.nest()`, ...).
     pub handler: &'static str,
@@ -253,7 +257,10 @@ impl fmt::Display for RouteTable {
                 [
                     r.method.map_or_else(|| "*".to_owned(), |m| m.to_string()),
                     r.path.clone(),
-                    r.policy.to_string(),
+                    match r.fresh {
+                        true => format!("{} (fresh)", r.policy),
+                        false => r.policy.to_string(),
+                    },
                     r.entity.unwrap_or("-").to_owned(),
                     list(r.roles, "|"),
                     list(r.scopes, " "),

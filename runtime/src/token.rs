@@ -62,6 +62,10 @@ pub struct Claims {
     /// never as an access token.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refresh: bool,
+    /// Whether a login minted this token (not a refresh or a renewal): routes declared with
+    /// `#[authed(..., fresh)]` accept only these.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fresh: bool,
     /// When the token was issued, in microseconds: "log out everywhere" tells tokens of one
     /// second apart by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,6 +155,7 @@ impl Claims {
             scope: None,
             fam: None,
             refresh: false,
+            fresh: false,
             iat_us: None,
             raw: Arc::from(Value::Object(issued.raw).to_string()),
             lookup,
@@ -175,7 +180,7 @@ impl Claims {
 }
 
 /// The claims jwt-router sets itself; the application's own claims can't take these names.
-const REGISTERED: [&str; 13] = [
+const REGISTERED: [&str; 14] = [
     "sub",
     "table_name",
     "iat",
@@ -188,6 +193,7 @@ const REGISTERED: [&str; 13] = [
     "scope",
     "fam",
     "refresh",
+    "fresh",
     "iat_us",
 ];
 
@@ -347,6 +353,7 @@ impl TokenKeys {
             scope: grants.scope,
             fam: kind.family,
             refresh: kind.refresh,
+            fresh: kind.fresh,
             iat_us: Some(iat_us),
             raw: Arc::from(""),
             lookup: None,
@@ -495,8 +502,20 @@ pub(crate) struct Kind {
     pub(crate) family: Option<String>,
     /// A refresh token rather than an access token.
     pub(crate) refresh: bool,
+    /// Minted by a login, not by a refresh or a renewal.
+    pub(crate) fresh: bool,
     /// An expiry other than the configured lifetime: a rotated refresh token keeps its family's.
     pub(crate) exp: Option<u64>,
+}
+
+impl Kind {
+    /// An access token minted by a login.
+    pub(crate) fn login() -> Self {
+        Self {
+            fresh: true,
+            ..Self::default()
+        }
+    }
 }
 
 /// What a token grants its entity: the `roles` and `scope` claims, absent when empty.
@@ -667,6 +686,7 @@ mod tests {
             scope: None,
             fam: None,
             refresh: false,
+            fresh: false,
             iat_us: None,
             raw: Arc::from(""),
             lookup: None,

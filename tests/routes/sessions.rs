@@ -76,6 +76,12 @@ async fn renew(user: User, tokens: Tokens) -> Result<String, AuthError> {
     ))
 }
 
+/// A sensitive route: only a token minted by a login.
+#[authed(POST, "/password", entity = "users", fresh)]
+async fn change_password(user: User) -> String {
+    format!("{} may change the password", user.name)
+}
+
 #[authed(GET, "/me", entity = "users")]
 async fn me(user: User) -> String {
     user.name
@@ -442,4 +448,46 @@ async fn without_a_store_pairs_are_a_configuration_error_and_tokens_stay_statele
     assert_eq!(get(&app, "/me", Some(&token)).await.body, "ada");
     let reply = post(&app, "/logout", Some(&token)).await;
     assert_eq!(refused(&reply).1, "misconfigured");
+}
+
+#[tokio::test]
+async fn a_fresh_route_takes_only_a_token_minted_by_a_login() {
+    let (app, _) = app();
+    let (access, refresh) = pair(&app, 1).await;
+    let reply = post(&app, "/password", Some(&access)).await;
+    assert_eq!(reply.body, "ada may change the password", "{reply:?}");
+    let plain = post(&app, "/plain-login/1", None).await;
+    let plain = plain.body.as_str().expect("token").to_owned();
+    assert_eq!(
+        post(&app, "/password", Some(&plain)).await.status,
+        StatusCode::OK
+    );
+
+    let refreshed = refreshed(&app, &refresh).await;
+    let refreshed = refreshed.body["token"].as_str().expect("token").to_owned();
+    let renewed = post(&app, "/renew", Some(&access)).await;
+    let renewed: Vec<String> = renewed
+        .body
+        .as_str()
+        .expect("tokens")
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    for token in [&refreshed, &renewed[0], &renewed[1]] {
+        // Still a valid token elsewhere.
+        assert_eq!(get(&app, "/me", Some(token)).await.body, "ada");
+        let reply = post(&app, "/password", Some(token)).await;
+        assert_eq!(
+            refused(&reply),
+            (StatusCode::UNAUTHORIZED, "fresh_token_required")
+        );
+        assert_eq!(reply.challenge(), "Bearer error=\"invalid_token\"");
+    }
+    let table = app.route_table().to_string();
+    assert!(
+        table
+            .lines()
+            .any(|line| line.contains("/password") && line.contains("authed (fresh)")),
+        "{table}"
+    );
 }
