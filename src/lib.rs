@@ -13,6 +13,8 @@ pub use jwt_router_runtime::{
     IssuerClaims, IssuerError, PendingSignIn, Provider, ProviderBuilder, SignedIn,
     install_default_tls_provider,
 };
+#[cfg(feature = "cookies")]
+pub use jwt_router_runtime::{CSRF_HEADER, ClearCookies, CookieSession, Cookies};
 
 /// jsonwebtoken's JWK types and algorithms, for [`Key::from_jwk`] and [`JwtRoutes::jwks`].
 #[cfg(feature = "asymmetric")]

@@ -33,6 +33,8 @@ pub struct JwtRoutesBuilder<S> {
     expire: Duration,
     refresh_expire: Duration,
     sessions: Option<Arc<dyn SessionStore>>,
+    #[cfg(feature = "cookies")]
+    cookies: Option<crate::Cookies>,
     leeway: Duration,
     max_token_bytes: usize,
     query_token: bool,
@@ -165,6 +167,18 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
     /// [`Tokens::logout_everywhere`]: crate::Tokens::logout_everywhere
     pub fn sessions(mut self, store: impl SessionStore) -> Self {
         self.sessions = Some(Arc::new(store));
+        self
+    }
+
+    /// Also accept the access token in a session cookie, for browser apps (feature `cookies`):
+    /// mint one with [`Tokens::cookie_session_for`](crate::Tokens::cookie_session_for). A
+    /// request with an `Authorization` header (or `auth` parameter) is authenticated by it and
+    /// the cookie is ignored; one authenticated by the cookie needs the session's CSRF token in
+    /// the `X-CSRF-Token` header for POST, PUT, PATCH and DELETE (403 `csrf_failed`). Off by
+    /// default: without it, cookies are never read.
+    #[cfg(feature = "cookies")]
+    pub fn cookies(mut self, cookies: crate::Cookies) -> Self {
+        self.cookies = Some(cookies);
         self
     }
 
@@ -328,6 +342,8 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
             policies,
             responder: self.responder,
             sessions: self.sessions,
+            #[cfg(feature = "cookies")]
+            cookies: self.cookies,
         };
         Ok(JwtRoutes::new(settings, routes, self.entities))
     }
@@ -344,6 +360,8 @@ impl<S> JwtRoutesBuilder<S> {
             expire: DEFAULT_EXPIRE,
             refresh_expire: DEFAULT_EXPIRE,
             sessions: None,
+            #[cfg(feature = "cookies")]
+            cookies: None,
             leeway: Duration::ZERO,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             query_token: false,

@@ -1,11 +1,10 @@
 //! What every request needs from jwt-router: the settings fixed by `build` and the entity
 //! loaders bound to the router's state. The guard leaves it in each request it lets through.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 
 use crate::credentials::request_token;
@@ -29,6 +28,9 @@ pub(crate) struct Settings {
     pub(crate) responder: Responder,
     /// Where refresh families and revocations live; `None`: stateless tokens.
     pub(crate) sessions: Option<Arc<dyn SessionStore>>,
+    /// The session cookie, when browsers may send the token that way.
+    #[cfg(feature = "cookies")]
+    pub(crate) cookies: Option<crate::Cookies>,
 }
 
 impl Settings {
@@ -109,8 +111,8 @@ impl Context {
         if let Some(claims) = parts.extensions.get::<Claims>() {
             return Ok(Some(claims.clone()));
         }
-        let claims = match self.token(&parts.headers, parts.uri.query()) {
-            Ok(token) => self.settings.verify(&token)?,
+        let claims = match self.verified(&parts.method, &parts.headers, parts.uri.query()) {
+            Ok(claims) => claims,
             Err(AuthError::MissingToken) => return Ok(None),
             Err(err) => return Err(err),
         };
@@ -123,17 +125,40 @@ impl Context {
         self.settings.responder.respond(err)
     }
 
-    /// The request's token: `Authorization: Bearer`, or the `auth` query parameter when enabled.
-    pub(crate) fn token<'r>(
+    /// The claims of the request's token, verified: from `Authorization: Bearer`, the `auth`
+    /// query parameter when enabled, or else the session cookie when enabled, whose unsafe
+    /// requests must carry the session's CSRF token. [`AuthError::MissingToken`] without one.
+    #[cfg_attr(not(feature = "cookies"), allow(unused_variables))]
+    pub(crate) fn verified(
         &self,
-        headers: &'r HeaderMap,
-        query: Option<&'r str>,
-    ) -> Result<Cow<'r, str>, AuthError> {
-        request_token(
-            headers,
-            query,
-            self.settings.query_token,
-            self.settings.keys.max_token_bytes,
-        )
+        method: &Method,
+        headers: &HeaderMap,
+        query: Option<&str>,
+    ) -> Result<Claims, AuthError> {
+        let settings = &self.settings;
+        let max_bytes = settings.keys.max_token_bytes;
+        let token = match request_token(headers, query, settings.query_token, max_bytes) {
+            Ok(token) => token,
+            #[cfg(feature = "cookies")]
+            Err(AuthError::MissingToken) if settings.cookies.is_some() => {
+                return self.verified_cookie(method, headers);
+            }
+            Err(err) => return Err(err),
+        };
+        settings.verify(&token)
+    }
+
+    #[cfg(feature = "cookies")]
+    fn verified_cookie(&self, method: &Method, headers: &HeaderMap) -> Result<Claims, AuthError> {
+        let settings = &self.settings;
+        let Some(cookies) = &settings.cookies else {
+            return Err(AuthError::MissingToken);
+        };
+        let token = cookies
+            .access_token(headers, settings.keys.max_token_bytes)?
+            .ok_or(AuthError::MissingToken)?;
+        let claims = settings.verify(token)?;
+        cookies.check_csrf(method, headers, &claims)?;
+        Ok(claims)
     }
 }

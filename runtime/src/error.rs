@@ -56,6 +56,9 @@ pub enum AuthError {
         /// The route's scopes, all of which the token needs.
         scopes: &'static [&'static str],
     },
+    /// A request authenticated by the session cookie, with an unsafe method, lacks the
+    /// `X-CSRF-Token` header or sends one that is not this session's (403 `csrf_failed`).
+    CsrfFailed,
     /// The entity exists but [`Entity::is_active`](crate::Entity::is_active) says no (403 `account_disabled`).
     AccountDisabled,
     /// The entity store failed while loading the caller, or the session store could not say
@@ -111,9 +114,10 @@ impl AuthError {
             | Self::EmailNotVerified
             | Self::WrongHostedDomain => StatusCode::UNAUTHORIZED,
             Self::ProviderUnavailable => StatusCode::BAD_GATEWAY,
-            Self::WrongEntity { .. } | Self::InsufficientScope { .. } | Self::AccountDisabled => {
-                StatusCode::FORBIDDEN
-            }
+            Self::WrongEntity { .. }
+            | Self::InsufficientScope { .. }
+            | Self::AccountDisabled
+            | Self::CsrfFailed => StatusCode::FORBIDDEN,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Misconfigured(_) | Self::UnregisteredEntity(_) | Self::StorePanicked => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -137,6 +141,7 @@ impl AuthError {
             Self::WrongEntity { .. } => "wrong_entity",
             Self::InsufficientScope { .. } => "insufficient_scope",
             Self::AccountDisabled => "account_disabled",
+            Self::CsrfFailed => "csrf_failed",
             Self::StoreUnavailable => "store_unavailable",
             Self::Misconfigured(_) | Self::UnregisteredEntity(_) => "misconfigured",
             Self::StorePanicked => "internal_error",
@@ -233,6 +238,9 @@ impl fmt::Display for AuthError {
                 "`{entity}` is not a registered entity: add .entity::<{entity}>() to JwtRoutes::builder()"
             ),
             Self::AccountDisabled => f.write_str("this account is disabled"),
+            Self::CsrfFailed => f.write_str(
+                "this request needs the session's CSRF token in the X-CSRF-Token header",
+            ),
             Self::StoreUnavailable => f.write_str("the store is unavailable, try again"),
             Self::StorePanicked => f.write_str("the entity store failed unexpectedly"),
             Self::CodeRefused => {

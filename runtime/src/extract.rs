@@ -266,6 +266,50 @@ impl Tokens {
         store.revoke(everywhere).await.map_err(store_failed)
     }
 
+    /// A browser session for `entity` (feature `cookies`): a login's access token (with its
+    /// roles and scopes) in an HttpOnly cookie, and a CSRF token bound to it in a cookie the
+    /// site's scripts read and send back in `X-CSRF-Token`. Return the [`CookieSession`] as part
+    /// of the response to set both; they live as long as the token. Needs
+    /// [`cookies`](crate::JwtRoutesBuilder::cookies) on the builder.
+    ///
+    /// [`CookieSession`]: crate::CookieSession
+    #[cfg(feature = "cookies")]
+    pub fn cookie_session_for<E: Entity>(
+        &self,
+        entity: &E,
+    ) -> Result<crate::CookieSession, AuthError> {
+        let settings = &self.ctx.settings;
+        let cookies = settings.cookies.as_ref().ok_or(AuthError::Misconfigured(
+            "cookie sessions need JwtRoutes::builder().cookies(..)",
+        ))?;
+        let csrf = random_base64url::<32>()?;
+        let kind = Kind {
+            // A family, so a logout (with a session store) revokes the session.
+            family: Some(random_base64url::<16>()?),
+            csrf: Some(csrf.clone()),
+            ..Kind::login()
+        };
+        let token = settings.keys.issue_entity(entity, kind)?;
+        let session = cookies.session(&token, csrf, settings.keys.expire.as_secs())?;
+        self.mark_minted();
+        Ok(session)
+    }
+
+    /// `Set-Cookie` headers that remove the session cookies, for a logout's answer (feature
+    /// `cookies`).
+    #[cfg(feature = "cookies")]
+    pub fn clear_cookies(&self) -> Result<crate::ClearCookies, AuthError> {
+        let cookies = self
+            .ctx
+            .settings
+            .cookies
+            .as_ref()
+            .ok_or(AuthError::Misconfigured(
+                "cookie sessions need JwtRoutes::builder().cookies(..)",
+            ))?;
+        cookies.clear()
+    }
+
     /// The caller's claims as verified before this extractor ran: by the guard on an authed
     /// route, or by a `Claims` extractor before it on a public one. `Tokens` itself never
     /// verifies, so a login handler still works when the client sends a stale token.
@@ -326,7 +370,7 @@ fn family_kind(family: &str, refresh: bool, exp: Option<u64>) -> Kind {
         family: Some(family.to_owned()),
         refresh,
         exp,
-        fresh: false,
+        ..Kind::default()
     }
 }
 

@@ -112,8 +112,7 @@ fn admit<B>(ctx: &Arc<Context>, hand_added: bool, req: &mut Request<B>) -> Resul
         "jwt-router decision"
     );
     if rule.policy == Policy::Authed {
-        let token = ctx.token(req.headers(), req.uri().query())?;
-        let claims = ctx.settings.verify(&token)?;
+        let claims = ctx.verified(req.method(), req.headers(), req.uri().query())?;
         if let Some(expected) = rule.entity.filter(|table| *table != claims.table_name) {
             return Err(AuthError::WrongEntity {
                 expected,

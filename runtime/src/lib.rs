@@ -4,6 +4,8 @@
 mod builder;
 mod config_error;
 mod context;
+#[cfg(feature = "cookies")]
+mod cookies;
 mod credentials;
 mod entity;
 mod error;
@@ -30,6 +32,8 @@ pub mod testing;
 
 pub use builder::JwtRoutesBuilder;
 pub use config_error::{ConfigError, Problem, Source};
+#[cfg(feature = "cookies")]
+pub use cookies::{CSRF_HEADER, ClearCookies, CookieSession, Cookies};
 pub use entity::{Authed, Entity, StoreError};
 pub use error::AuthError;
 #[cfg(feature = "oidc")]

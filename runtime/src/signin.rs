@@ -204,7 +204,7 @@ impl Provider {
             && !claims
                 .nonce
                 .as_deref()
-                .is_some_and(|sent| flow::same(sent, nonce))
+                .is_some_and(|sent| crate::token::same_secret(sent, nonce))
         {
             return Err(AuthError::NonceMismatch);
         }

@@ -66,6 +66,10 @@ pub struct Claims {
     /// `#[authed(..., fresh)]` accept only these.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fresh: bool,
+    /// A browser session's CSRF token, which unsafe requests authenticated by the cookie must
+    /// repeat (feature `cookies`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) csrf: Option<String>,
     /// When the token was issued, in microseconds: "log out everywhere" tells tokens of one
     /// second apart by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,6 +160,7 @@ impl Claims {
             fam: None,
             refresh: false,
             fresh: false,
+            csrf: None,
             iat_us: None,
             raw: Arc::from(Value::Object(issued.raw).to_string()),
             lookup,
@@ -180,7 +185,7 @@ impl Claims {
 }
 
 /// The claims jwt-router sets itself; the application's own claims can't take these names.
-const REGISTERED: [&str; 14] = [
+const REGISTERED: [&str; 15] = [
     "sub",
     "table_name",
     "iat",
@@ -194,6 +199,7 @@ const REGISTERED: [&str; 14] = [
     "fam",
     "refresh",
     "fresh",
+    "csrf",
     "iat_us",
 ];
 
@@ -354,6 +360,7 @@ impl TokenKeys {
             fam: kind.family,
             refresh: kind.refresh,
             fresh: kind.fresh,
+            csrf: kind.csrf,
             iat_us: Some(iat_us),
             raw: Arc::from(""),
             lookup: None,
@@ -504,6 +511,8 @@ pub(crate) struct Kind {
     pub(crate) refresh: bool,
     /// Minted by a login, not by a refresh or a renewal.
     pub(crate) fresh: bool,
+    /// A browser session's CSRF token.
+    pub(crate) csrf: Option<String>,
     /// An expiry other than the configured lifetime: a rotated refresh token keeps its family's.
     pub(crate) exp: Option<u64>,
 }
@@ -659,6 +668,17 @@ pub(crate) fn now() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
+/// Equality whose time doesn't depend on where the strings differ, for values an attacker
+/// guesses at (sign-in's state and nonce, CSRF tokens).
+#[cfg(any(feature = "oidc", feature = "cookies"))]
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
+
 /// Now, in microseconds since the Unix epoch.
 pub(crate) fn now_us() -> u64 {
     SystemTime::now()
@@ -687,11 +707,21 @@ mod tests {
             fam: None,
             refresh: false,
             fresh: false,
+            csrf: None,
             iat_us: None,
             raw: Arc::from(""),
             lookup: None,
             external: false,
         }
+    }
+
+    #[test]
+    #[cfg(any(feature = "oidc", feature = "cookies"))]
+    fn same_secret_compares_whole_strings() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "ab"));
+        assert!(!same_secret("", "a"));
     }
 
     #[test]
