@@ -64,6 +64,7 @@ impl TempDb {
             connections: app::ConnectionLimits::default(),
             logins: app::LoginLimits::default(),
             oidc: None,
+            cookie_secure: true,
         }
     }
 }
@@ -2191,4 +2192,160 @@ async fn logout_all_refuses_every_earlier_token_of_the_account_only() {
         .get("/api/v1/teachers/me", Some(&teacher))
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cookie sessions (`--features cookies`)
+
+#[cfg(feature = "cookies")]
+mod cookie_sessions {
+    use super::*;
+
+    /// A cookie login's `Set-Cookie` values and CSRF token.
+    async fn cookie_login(server: &Server) -> (Vec<String>, String) {
+        let answer = server
+            .post(
+                "/api/v1/users/login?session=cookie",
+                None,
+                json!({ "email": "ann@example.com", "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+        assert_eq!(
+            answer.headers.get(CACHE_CONTROL).map(|v| v.as_bytes()),
+            Some(&b"no-store"[..])
+        );
+        let mut fields: Vec<&String> = answer.body.as_object().expect("object").keys().collect();
+        fields.sort();
+        assert_eq!(fields, ["csrf_token"], "{answer:?}");
+        let cookies = answer
+            .headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().expect("text").to_owned())
+            .collect();
+        (
+            cookies,
+            answer.body["csrf_token"].as_str().expect("csrf").to_owned(),
+        )
+    }
+
+    fn pairs(cookies: &[String]) -> String {
+        cookies
+            .iter()
+            .filter_map(|cookie| cookie.split(';').next())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn with_cookies(
+        server: &Server,
+        method: Method,
+        path: &str,
+        cookies: &str,
+        csrf: Option<&str>,
+    ) -> Answer {
+        let mut request = server
+            .client
+            .request(method, format!("{}{path}", server.base))
+            .header(reqwest::header::COOKIE, cookies);
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        if path.contains("books") {
+            request = request.json(&json!({ "title": "Dune", "author": "Frank Herbert" }));
+        }
+        Answer::from(request.send().await.expect("an answer")).await
+    }
+
+    #[tokio::test]
+    async fn a_cookie_login_sets_both_cookies_and_writes_need_the_csrf_header() {
+        let (_db, server) = start().await;
+        server.user("Ann", "ann@example.com").await;
+        let (set_cookies, csrf) = cookie_login(&server).await;
+        let access = set_cookies
+            .iter()
+            .find(|c| c.starts_with("access_token="))
+            .expect("access cookie");
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure"] {
+            assert!(access.contains(attribute), "{access}");
+        }
+        let csrf_cookie = set_cookies
+            .iter()
+            .find(|c| c.starts_with("csrf_token="))
+            .expect("csrf cookie");
+        assert!(!csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Strict"));
+
+        let cookies = pairs(&set_cookies);
+        let me = with_cookies(&server, Method::GET, "/api/v1/users/me", &cookies, None).await;
+        assert_eq!(me.status, StatusCode::OK, "{me:?}");
+        let refused = with_cookies(&server, Method::POST, "/api/v1/books", &cookies, None).await;
+        refused.assert_error(StatusCode::FORBIDDEN, "csrf_failed");
+        let forged = with_cookies(
+            &server,
+            Method::POST,
+            "/api/v1/books",
+            &cookies,
+            Some("forged"),
+        )
+        .await;
+        forged.assert_error(StatusCode::FORBIDDEN, "csrf_failed");
+        let added = with_cookies(
+            &server,
+            Method::POST,
+            "/api/v1/books",
+            &cookies,
+            Some(&csrf),
+        )
+        .await;
+        assert_eq!(added.status, StatusCode::CREATED, "{added:?}");
+
+        // Logout clears both cookies and revokes the session.
+        let out = with_cookies(
+            &server,
+            Method::POST,
+            "/api/v1/auth/logout",
+            &cookies,
+            Some(&csrf),
+        )
+        .await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT, "{out:?}");
+        let cleared: Vec<&str> = out
+            .headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().expect("text"))
+            .collect();
+        assert_eq!(cleared.len(), 2, "{cleared:?}");
+        assert!(
+            cleared.iter().all(|c| c.contains("Max-Age=0")),
+            "{cleared:?}"
+        );
+        let after = with_cookies(&server, Method::GET, "/api/v1/users/me", &cookies, None).await;
+        after.assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
+    }
+
+    #[tokio::test]
+    async fn cookie_secure_false_drops_secure_and_other_queries_are_400() {
+        let db = TempDb::new();
+        let server = Server::start(app::Config {
+            cookie_secure: false,
+            ..db.config()
+        })
+        .await;
+        server.user("Ann", "ann@example.com").await;
+        let (set_cookies, _) = cookie_login(&server).await;
+        assert!(
+            set_cookies.iter().all(|c| !c.contains("Secure")),
+            "{set_cookies:?}"
+        );
+        let answer = server
+            .post(
+                "/api/v1/users/login?session=bearer",
+                None,
+                json!({ "email": "ann@example.com", "password": PASSWORD }),
+            )
+            .await;
+        answer.assert_error(StatusCode::BAD_REQUEST, "invalid_query");
+    }
 }

@@ -47,6 +47,7 @@ async fn run() -> Result<(), app::Error> {
         },
         logins: app::LoginLimits::default(),
         oidc: oidc_config(),
+        cookie_secure: parse_env("COOKIE_SECURE", true)?,
     };
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await

@@ -34,6 +34,7 @@ pub(crate) fn serve(dir: PathBuf) -> Result<bool, Error> {
         connections: app::ConnectionLimits::default(),
         logins: app::LoginLimits::default(),
         oidc: None,
+        cookie_secure: true,
     };
     let served = tokio::runtime::Runtime::new()?.block_on(async {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;

@@ -59,6 +59,9 @@ pub(crate) struct Config {
     pub(crate) logins: LoginLimits,
     /// Sign-in with an identity provider; `None` answers its route 404 `not_configured`.
     pub(crate) oidc: Option<OidcConfig>,
+    /// Whether session cookies are `Secure` (HTTPS only); off for local http.
+    #[cfg_attr(not(feature = "cookies"), allow(dead_code))]
+    pub(crate) cookie_secure: bool,
 }
 
 /// The identity provider users sign in with (`OIDC_*`).
@@ -169,6 +172,8 @@ pub(crate) async fn serve(
         ),
         None => jwt,
     };
+    #[cfg(feature = "cookies")]
+    let jwt = jwt.cookies(jwt_router::Cookies::new().secure(config.cookie_secure));
     let jwt = jwt.build()?;
     tracing::info!("routes:\n{}", jwt.route_table());
 

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use jwt_router::{AuthError, Claims, Entity, TokenPair, Tokens, authed, public};
 use serde::Deserialize;
 
@@ -31,11 +32,14 @@ async fn refresh(
 }
 
 /// `POST /api/v1/auth/logout`: 204; this token and every token of its login (its refresh
-/// token among them) are refused from now on.
+/// token among them) are refused from now on. A browser session's cookies are cleared.
 #[authed(POST, "/auth/logout")]
-async fn logout(tokens: Tokens) -> Result<StatusCode, ApiError> {
+async fn logout(tokens: Tokens) -> Result<Response, ApiError> {
     tokens.logout().await?;
-    Ok(StatusCode::NO_CONTENT)
+    #[cfg(feature = "cookies")]
+    return Ok((tokens.clear_cookies()?, StatusCode::NO_CONTENT).into_response());
+    #[cfg(not(feature = "cookies"))]
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /api/v1/auth/logout-all`: 204; every token of the caller's account issued until now

@@ -1,9 +1,10 @@
 //! Users: the `users` entity, registration, login, their own account, and the admins' list.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use jwt_router::{Entity, StoreError, TokenPair, Tokens, authed, public};
+use axum::response::{IntoResponse, Response};
+use jwt_router::{Entity, StoreError, Tokens, authed, public};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
@@ -114,14 +115,27 @@ async fn register(
     Ok((StatusCode::CREATED, Json(WithPair { data: user, pair })))
 }
 
-/// `POST /api/v1/users/login`: 200 `{"token", "refresh_token"}`, 401 for a wrong email or password, 403 for a
-/// disabled account (with the right password), 429 after too many failures.
+/// `POST /api/v1/users/login`: 200 `{"token", "refresh_token"}`, 401 for a wrong email or
+/// password, 403 for a disabled account (with the right password), 429 after too many
+/// failures. With `?session=cookie` (built with `--features cookies`): 200 `{"csrf_token"}`,
+/// the token in an HttpOnly cookie and the CSRF token in a readable one.
 #[public(POST, "/users/login")]
 async fn login(
     State(app): State<AppState>,
     tokens: Tokens,
+    RawQuery(query): RawQuery,
     JsonBody(body): JsonBody<Login>,
-) -> Result<Json<TokenPair>, ApiError> {
+) -> Result<Response, ApiError> {
+    let cookie_session = match query.as_deref() {
+        None | Some("") => false,
+        Some("session=cookie") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "the only query this route takes is `session=cookie`",
+            ));
+        }
+    };
     let email = body.email()?;
     let login = async {
         // No hash (a user of the identity provider) is checked like an unknown account: 401.
@@ -148,7 +162,27 @@ async fn login(
         Ok(Some(user))
     };
     let user = app.logins.login(User::TABLE_NAME, &email, login).await?;
-    Ok(Json(tokens.create_pair_for(&user)?))
+    if cookie_session {
+        return cookie_login(&tokens, &user);
+    }
+    Ok(Json(tokens.create_pair_for(&user)?).into_response())
+}
+
+/// A browser session: `{"csrf_token"}` and both cookies.
+#[cfg(feature = "cookies")]
+fn cookie_login(tokens: &Tokens, user: &User) -> Result<Response, ApiError> {
+    let session = tokens.cookie_session_for(user)?;
+    let body = serde_json::json!({ "csrf_token": session.csrf_token() });
+    Ok((session, Json(body)).into_response())
+}
+
+#[cfg(not(feature = "cookies"))]
+fn cookie_login(_: &Tokens, _: &User) -> Result<Response, ApiError> {
+    Err(ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "not_configured",
+        "cookie sessions are not configured on this server (build with `--features cookies`)",
+    ))
 }
 
 /// `GET /api/v1/users/me`: 200 `{"data": User, "token"}`, a fresh token minted from the user
