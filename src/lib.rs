@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub use jwt_router_macros::{authed, ignored, public};
+#[cfg(feature = "redis")]
+pub use jwt_router_runtime::RedisSessions;
 pub use jwt_router_runtime::{
     Audience, AuthError, Authed, Claims, ConfigError, Entity, Guard, GuardFuture, GuardLayer,
     GuardedRouter, GuardedRouterFuture, GuardedService, JwtRoutes, JwtRoutesBuilder, Key,

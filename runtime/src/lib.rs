@@ -19,6 +19,8 @@ mod jwt_routes;
 mod keys;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod router;
 mod sessions;
 #[cfg(feature = "oidc")]
@@ -46,6 +48,8 @@ pub use jwt_routes::JwtRoutes;
 pub use keys::Key;
 #[cfg(feature = "asymmetric")]
 pub use keys::KeyError;
+#[cfg(feature = "redis")]
+pub use redis_store::RedisSessions;
 pub use router::{GuardedRouter, GuardedRouterFuture, GuardedService};
 pub use sessions::{MemorySessions, Presented, Revocation, SessionStore, Spend, StoreFuture};
 #[cfg(feature = "oidc")]

@@ -73,7 +73,6 @@ pub enum Revocation<'a> {
 
 /// The facts of a token a revocation check needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Presented<'a> {
     /// The token's `jti`, if it has one (tokens minted before sessions existed may not).
     pub jti: Option<&'a str>,

@@ -7,6 +7,8 @@ mod entities;
 mod guard;
 mod keys;
 mod optional;
+#[cfg(feature = "redis")]
+mod redis;
 mod rendering;
 mod roles;
 mod sessions;

@@ -13,8 +13,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{EncodingKey, Header};
 use jwt_router::{
-    AuthError, Claims, GuardedRouter, JwtRoutes, MemorySessions, Presented, Revocation,
-    SessionStore, Spend, StoreError, StoreFuture, TokenPair, Tokens, authed, public,
+    AuthError, Claims, GuardedRouter, JwtRoutes, JwtRoutesBuilder, MemorySessions, Presented,
+    Revocation, SessionStore, Spend, StoreError, StoreFuture, TokenPair, Tokens, authed, public,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -132,32 +132,32 @@ impl SessionStore for Flaky {
     }
 }
 
-fn app_with(store: Option<Flaky>) -> GuardedRouter<Db> {
-    let mut builder = JwtRoutes::builder()
+/// This module's routes, 15-minute access and 1-hour refresh tokens.
+fn builder() -> JwtRoutesBuilder<Db> {
+    JwtRoutes::builder()
         .secret(SECRET)
         .expire_in(Duration::from_secs(900))
         .refresh_expire_in(Duration::from_secs(3600))
         .entity::<User>()
-        .module(module_path!());
-    if let Some(store) = store {
-        builder = builder.sessions(store);
-    }
-    builder
-        .build()
-        .expect("valid configuration")
-        .router(Db::seeded())
+        .module(module_path!())
+}
+
+/// This module's routes on `store`: one replica of the app.
+pub(crate) fn app_on(store: impl SessionStore) -> GuardedRouter<Db> {
+    let jwt = builder().sessions(store).build();
+    jwt.expect("valid configuration").router(Db::seeded())
 }
 
 fn app() -> (GuardedRouter<Db>, Flaky) {
     let store = Flaky::default();
-    (app_with(Some(store.clone())), store)
+    (app_on(store.clone()), store)
 }
 
-async fn post(app: &GuardedRouter<Db>, uri: &str, token: Option<&str>) -> Reply {
+pub(crate) async fn post(app: &GuardedRouter<Db>, uri: &str, token: Option<&str>) -> Reply {
     send(app, request("POST", uri, token)).await
 }
 
-async fn pair(app: &GuardedRouter<Db>, id: u64) -> (String, String) {
+pub(crate) async fn pair(app: &GuardedRouter<Db>, id: u64) -> (String, String) {
     let reply = post(app, &format!("/login/{id}"), None).await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
@@ -165,7 +165,7 @@ async fn pair(app: &GuardedRouter<Db>, id: u64) -> (String, String) {
     (token("token"), token("refresh_token"))
 }
 
-async fn refreshed(app: &GuardedRouter<Db>, refresh_token: &str) -> Reply {
+pub(crate) async fn refreshed(app: &GuardedRouter<Db>, refresh_token: &str) -> Reply {
     let body = json!({ "refresh_token": refresh_token }).to_string();
     let request = Request::post("/refresh")
         .header(header::CONTENT_TYPE, "application/json")
@@ -179,11 +179,11 @@ fn claims_of(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("JSON")
 }
 
-fn refused(reply: &Reply) -> (StatusCode, &str) {
+pub(crate) fn refused(reply: &Reply) -> (StatusCode, &str) {
     (reply.status, reply.error_code())
 }
 
-const REVOKED: (StatusCode, &str) = (StatusCode::UNAUTHORIZED, "token_revoked");
+pub(crate) const REVOKED: (StatusCode, &str) = (StatusCode::UNAUTHORIZED, "token_revoked");
 
 #[tokio::test]
 async fn a_login_pair_serves_and_refreshes_and_each_token_keeps_its_use() {
@@ -437,7 +437,10 @@ async fn a_full_memory_store_refuses_new_revocations_instead_of_dropping_old_one
 
 #[tokio::test]
 async fn without_a_store_pairs_are_a_configuration_error_and_tokens_stay_stateless() {
-    let app = app_with(None);
+    let app = builder()
+        .build()
+        .expect("valid configuration")
+        .router(Db::seeded());
     let reply = post(&app, "/login/1", None).await;
     assert_eq!(
         refused(&reply),

@@ -1,0 +1,170 @@
+//! [`RedisSessions`]: the session store in Redis (feature `redis`), so every replica of an app
+//! sees every refresh and revocation at once.
+
+use std::fmt;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, Value};
+
+use crate::entity::StoreError;
+use crate::sessions::{Presented, Revocation, SessionStore, Spend, StoreFuture};
+use crate::token::now;
+
+/// Records a revocation: keeps the larger value (an entity's "issued before" instant) and the
+/// later expiry of the two, so revocations only ever widen.
+const REVOKE: &str = r"
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end
+local ttl = redis.call('TTL', KEYS[1])
+local at = tonumber(ARGV[2])
+if ttl < 0 or tonumber(redis.call('TIME')[1]) + ttl < at then
+  redis.call('EXPIREAT', KEYS[1], at)
+end
+";
+
+/// Refresh families and revocations in Redis. Every operation is one round trip: spending a
+/// refresh token is one `SET NX` (of concurrent spends, Redis lets one through), the guard's
+/// check one `MGET` of the token's, its family's and its entity's keys, a revocation one
+/// script. Keys expire with the tokens they concern.
+///
+/// The connection is multiplexed and reconnects by itself; a command that gets no answer
+/// within the response timeout (default 1 s) fails, and jwt-router then refuses with 503
+/// `store_unavailable` rather than wait or admit.
+///
+/// ```no_run
+/// # extern crate jwt_router_runtime as jwt_router;
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use jwt_router::{JwtRoutes, RedisSessions};
+///
+/// let sessions = RedisSessions::connect("redis://127.0.0.1:6379").await?;
+/// let jwt = JwtRoutes::<()>::builder()
+///     .secret(std::env::var("SECRET_KEY")?)
+///     .sessions(sessions)
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisSessions {
+    connection: ConnectionManager,
+    prefix: String,
+}
+
+impl RedisSessions {
+    /// Connects to the Redis at `url` (`redis://host:port/db`), with a 1 s response timeout.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with_timeout(url, Duration::from_secs(1)).await
+    }
+
+    /// Connects with `timeout` as the bound on connecting and on each command.
+    pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let client = Client::open(url).map_err(StoreError::new)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout)
+            // Reconnection runs in the background; a request never waits on it for long.
+            .set_number_of_retries(2)
+            .set_max_delay(200);
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(StoreError::new)?;
+        Ok(Self {
+            connection,
+            prefix: "jwt-router".to_owned(),
+        })
+    }
+
+    /// Names the keys `{prefix}:…` (default `jwt-router`), for apps that share a Redis.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    fn key(&self, kind: &str, parts: &[&str]) -> String {
+        let mut key = format!("{}:{kind}", self.prefix);
+        for part in parts {
+            key.push(':');
+            key.push_str(part);
+        }
+        key
+    }
+}
+
+impl fmt::Debug for RedisSessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisSessions")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An expiry Redis accepts: in the future, or the key would never be written.
+fn expire_at(until: u64) -> u64 {
+    until.max(now() + 1)
+}
+
+impl SessionStore for RedisSessions {
+    fn spend<'a>(&'a self, jti: &'a str, until: u64) -> StoreFuture<'a, Spend> {
+        let key = self.key("spent", &[jti]);
+        let mut connection = self.connection.clone();
+        Box::pin(async move {
+            let set: Value = redis::cmd("SET")
+                .arg(&key)
+                .arg(1)
+                .arg("NX")
+                .arg("EXAT")
+                .arg(expire_at(until))
+                .query_async(&mut connection)
+                .await
+                .map_err(StoreError::new)?;
+            Ok(match set {
+                Value::Nil => Spend::Again,
+                _ => Spend::First,
+            })
+        })
+    }
+
+    fn revoke<'a>(&'a self, revocation: Revocation<'a>) -> StoreFuture<'a, ()> {
+        let (key, value, until) = match revocation {
+            Revocation::Token { jti, until } => (self.key("token", &[jti]), 0, until),
+            Revocation::Family { family, until } => (self.key("family", &[family]), 0, until),
+            Revocation::Entity {
+                table,
+                sub,
+                before_us,
+                until,
+            } => (self.key("entity", &[table, sub]), before_us, until),
+        };
+        let mut connection = self.connection.clone();
+        Box::pin(async move {
+            redis::cmd("EVAL")
+                .arg(REVOKE)
+                .arg(1)
+                .arg(&key)
+                .arg(value)
+                .arg(expire_at(until))
+                .exec_async(&mut connection)
+                .await
+                .map_err(StoreError::new)
+        })
+    }
+
+    fn is_revoked<'a>(&'a self, token: Presented<'a>) -> StoreFuture<'a, bool> {
+        // One MGET: the entity's "issued before" instant, then the token's and the family's
+        // markers when the token has them.
+        let mut keys = vec![self.key("entity", &[token.table, token.sub])];
+        keys.extend(token.jti.map(|jti| self.key("token", &[jti])));
+        keys.extend(token.family.map(|family| self.key("family", &[family])));
+        let mut connection = self.connection.clone();
+        Box::pin(async move {
+            let values: Vec<Option<u64>> = redis::cmd("MGET")
+                .arg(&keys)
+                .query_async(&mut connection)
+                .await
+                .map_err(StoreError::new)?;
+            let (entity, marks) = values.split_first().unwrap_or((&None, &[]));
+            Ok(entity.is_some_and(|before_us| token.issued_us <= before_us)
+                || marks.iter().any(Option::is_some))
+        })
+    }
+}

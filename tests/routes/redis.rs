@@ -1,0 +1,270 @@
+//! The Redis session store (feature `redis`) against a real `redis-server` started on a free
+//! 127.0.0.1 port in a temporary directory: the store's semantics, two replicas of the app
+//! acting as one, and a Redis that goes away mid-run (503, no panic) and comes back.
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use jwt_router::{MemorySessions, Presented, RedisSessions, Revocation, SessionStore, Spend};
+
+use crate::common::get;
+use crate::sessions::{REVOKED, app_on, pair, post, refreshed, refused};
+
+/// A `redis-server` of this test's own, stopped (and its directory removed) on drop.
+struct RedisServer {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl RedisServer {
+    /// Starts one on a free port; `None` (after saying so loudly) when redis-server is not
+    /// installed, which fails the test under CI instead.
+    fn start() -> Option<Self> {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        Self::start_on(port)
+    }
+
+    fn start_on(port: u16) -> Option<Self> {
+        let dir =
+            std::env::temp_dir().join(format!("jwt-router-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let spawned = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match spawned {
+            Ok(child) => child,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                let message = "redis-server is not installed (apt-get install redis-server): \
+                               the Redis session store tests cannot run";
+                assert!(std::env::var_os("CI").is_none(), "{message}");
+                eprintln!("\n!!!!!!!!!! SKIPPED: {message} !!!!!!!!!!\n");
+                return None;
+            }
+            Err(err) => panic!("redis-server did not start: {err}"),
+        };
+        let server = Self { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server never listened on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(server)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn store(&self) -> RedisSessions {
+        RedisSessions::connect(&self.url()).await.expect("connects")
+    }
+
+    /// Stops the server and waits until it is gone.
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn presented<'a>(jti: Option<&'a str>, family: Option<&'a str>, issued_us: u64) -> Presented<'a> {
+    Presented {
+        jti,
+        family,
+        table: "users",
+        sub: "1",
+        issued_us,
+    }
+}
+
+/// What every store must do, checked against `store`.
+async fn conforms(store: &impl SessionStore, tag: &str) {
+    let far = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 60;
+    let (a, b, f, g) = (
+        format!("{tag}-a"),
+        format!("{tag}-b"),
+        format!("{tag}-f"),
+        format!("{tag}-g"),
+    );
+    let revoked = |token| store.is_revoked(token);
+    assert!(
+        !revoked(presented(Some(&a), Some(&f), 10))
+            .await
+            .expect("answers")
+    );
+    store
+        .revoke(Revocation::Token {
+            jti: &a,
+            until: far,
+        })
+        .await
+        .expect("stored");
+    assert!(
+        revoked(presented(Some(&a), None, 10))
+            .await
+            .expect("answers")
+    );
+    assert!(
+        !revoked(presented(Some(&b), Some(&f), 10))
+            .await
+            .expect("answers")
+    );
+    store
+        .revoke(Revocation::Family {
+            family: &f,
+            until: far,
+        })
+        .await
+        .expect("stored");
+    assert!(
+        revoked(presented(Some(&b), Some(&f), 10))
+            .await
+            .expect("answers")
+    );
+    assert!(
+        !revoked(presented(Some(&b), Some(&g), 10))
+            .await
+            .expect("answers")
+    );
+
+    assert!(matches!(store.spend(&b, far).await, Ok(Spend::First)));
+    assert!(matches!(store.spend(&b, far).await, Ok(Spend::Again)));
+}
+
+#[tokio::test]
+async fn the_redis_store_keeps_the_memory_stores_semantics() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    conforms(&server.store().await, "r").await;
+    conforms(&MemorySessions::new(), "m").await;
+    // "Log out everywhere" only widens: an earlier instant doesn't shorten it.
+    let store = server.store().await;
+    let far = jwt_router_now() + 60;
+    for before_us in [2_000, 1_000] {
+        let everywhere = Revocation::Entity {
+            table: "users",
+            sub: "1",
+            before_us,
+            until: far,
+        };
+        store.revoke(everywhere).await.expect("stored");
+    }
+    let revoked = |issued_us| store.is_revoked(presented(None, None, issued_us));
+    assert!(revoked(2_000).await.expect("answers"));
+    assert!(!revoked(2_001).await.expect("answers"));
+}
+
+fn jwt_router_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+#[tokio::test]
+async fn of_concurrent_spends_through_redis_exactly_one_wins() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store = server.store().await;
+    let until = jwt_router_now() + 60;
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let store = store.clone();
+        racers.spawn(async move { store.spend("one-token", until).await.expect("answers") });
+    }
+    let mut first = 0;
+    while let Some(spend) = racers.join_next().await {
+        first += usize::from(spend.expect("no panic") == Spend::First);
+    }
+    assert_eq!(first, 1);
+}
+
+#[tokio::test]
+async fn two_replicas_on_one_redis_act_as_one() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let (one, two) = (app_on(server.store().await), app_on(server.store().await));
+    let (access, refresh) = pair(&one, 1).await;
+    assert_eq!(get(&two, "/me", Some(&access)).await.body, "ada");
+
+    // A logout on one is refused on the other at once.
+    let out = post(&two, "/logout", Some(&access)).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{out:?}");
+    assert_eq!(refused(&get(&one, "/me", Some(&access)).await), REVOKED);
+    assert_eq!(refused(&refreshed(&one, &refresh).await), REVOKED);
+
+    // A refresh token spent on one is refused on the other, and revokes its login there.
+    let (access, refresh) = pair(&one, 1).await;
+    let next = refreshed(&one, &refresh).await;
+    assert_eq!(next.status, StatusCode::OK, "{next:?}");
+    assert_eq!(refused(&refreshed(&two, &refresh).await), REVOKED);
+    let next_access = next.body["token"].as_str().expect("token");
+    for token in [access.as_str(), next_access] {
+        assert_eq!(refused(&get(&one, "/me", Some(token)).await), REVOKED);
+    }
+}
+
+#[tokio::test]
+async fn a_redis_that_goes_away_is_a_503_and_its_return_is_used_again() {
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let app = app_on(server.store().await);
+    let (access, refresh) = pair(&app, 1).await;
+    assert_eq!(get(&app, "/me", Some(&access)).await.body, "ada");
+
+    server.stop();
+    for reply in [
+        get(&app, "/me", Some(&access)).await,
+        refreshed(&app, &refresh).await,
+        post(&app, "/logout", Some(&access)).await,
+    ] {
+        assert_eq!(
+            refused(&reply),
+            (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+            "{reply:?}"
+        );
+    }
+
+    let _restarted = RedisServer::start_on(server.port).expect("restarts");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = get(&app, "/me", Some(&access)).await;
+        if reply.status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{reply:?}");
+        assert!(Instant::now() < deadline, "the store never came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The restarted Redis kept nothing (no persistence): the refresh token is spendable.
+    assert_eq!(refreshed(&app, &refresh).await.status, StatusCode::OK);
+}
