@@ -4,6 +4,10 @@
 
 #[path = "../examples/bookstore/app/mod.rs"]
 mod app;
+#[cfg(feature = "redis")]
+#[allow(dead_code)]
+#[path = "support/redis_server.rs"]
+mod redis_server;
 
 use std::io::{self, Write};
 use std::num::NonZeroUsize;
@@ -65,6 +69,7 @@ impl TempDb {
             logins: app::LoginLimits::default(),
             oidc: None,
             cookie_secure: true,
+            redis_url: None,
         }
     }
 }
@@ -2348,4 +2353,61 @@ mod cookie_sessions {
             .await;
         answer.assert_error(StatusCode::BAD_REQUEST, "invalid_query");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replicas: two bookstores on one database and one Redis (`REDIS_URL`, `--features redis`)
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn two_bookstores_on_one_redis_share_logins_logouts_and_refreshes() {
+    let Some(redis) = redis_server::RedisServer::start() else {
+        return;
+    };
+    let db = TempDb::new();
+    let config = || app::Config {
+        redis_url: Some(redis.url()),
+        ..db.config()
+    };
+    let (one, two) = (Server::start(config()).await, Server::start(config()).await);
+    one.user("Ann", "ann@example.com").await;
+
+    // Registered on one, logged in on the other; a logout on either is honoured by both.
+    let (access, refresh) = two.login("ann@example.com").await;
+    assert_eq!(
+        one.get("/api/v1/users/me", Some(&access)).await.status,
+        StatusCode::OK
+    );
+    let out = one
+        .post("/api/v1/auth/logout", Some(&access), json!({}))
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{out:?}");
+    two.get("/api/v1/users/me", Some(&access))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
+    two.refresh(&refresh)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
+
+    // A refresh token spent on one is refused on the other, which revokes the whole login.
+    let (_, refresh) = one.login("ann@example.com").await;
+    let next = one.refresh(&refresh).await;
+    assert_eq!(next.status, StatusCode::OK, "{next:?}");
+    two.refresh(&refresh)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
+    one.get("/api/v1/users/me", Some(&next.token()))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
+
+    // Logging out everywhere on one cuts off the sessions started on the other.
+    let (elsewhere, _) = two.login("ann@example.com").await;
+    let (here, _) = one.login("ann@example.com").await;
+    let all = one
+        .post("/api/v1/auth/logout-all", Some(&here), json!({}))
+        .await;
+    assert_eq!(all.status, StatusCode::NO_CONTENT, "{all:?}");
+    two.get("/api/v1/users/me", Some(&elsewhere))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
 }

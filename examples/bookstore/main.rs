@@ -48,6 +48,7 @@ async fn run() -> Result<(), app::Error> {
         logins: app::LoginLimits::default(),
         oidc: oidc_config(),
         cookie_secure: parse_env("COOKIE_SECURE", true)?,
+        redis_url: env::var("REDIS_URL").ok().filter(|url| !url.is_empty()),
     };
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await

@@ -35,6 +35,7 @@ pub(crate) fn serve(dir: PathBuf) -> Result<bool, Error> {
         logins: app::LoginLimits::default(),
         oidc: None,
         cookie_secure: true,
+        redis_url: None,
     };
     let served = tokio::runtime::Runtime::new()?.block_on(async {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;

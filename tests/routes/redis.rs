@@ -2,91 +2,17 @@
 //! 127.0.0.1 port in a temporary directory: the store's semantics, two replicas of the app
 //! acting as one, and a Redis that goes away mid-run (503, no panic) and comes back.
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use jwt_router::{MemorySessions, Presented, RedisSessions, Revocation, SessionStore, Spend};
 
+#[path = "../support/redis_server.rs"]
+mod redis_server;
+
 use crate::common::get;
 use crate::sessions::{REVOKED, app_on, pair, post, refreshed, refused};
-
-/// A `redis-server` of this test's own, stopped (and its directory removed) on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl RedisServer {
-    /// Starts one on a free port; `None` (after saying so loudly) when redis-server is not
-    /// installed, which fails the test under CI instead.
-    fn start() -> Option<Self> {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        Self::start_on(port)
-    }
-
-    fn start_on(port: u16) -> Option<Self> {
-        let dir =
-            std::env::temp_dir().join(format!("jwt-router-redis-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
-        let spawned = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                let message = "redis-server is not installed (apt-get install redis-server): \
-                               the Redis session store tests cannot run";
-                assert!(std::env::var_os("CI").is_none(), "{message}");
-                eprintln!("\n!!!!!!!!!! SKIPPED: {message} !!!!!!!!!!\n");
-                return None;
-            }
-            Err(err) => panic!("redis-server did not start: {err}"),
-        };
-        let server = Self { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server never listened on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(server)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn store(&self) -> RedisSessions {
-        RedisSessions::connect(&self.url()).await.expect("connects")
-    }
-
-    /// Stops the server and waits until it is gone.
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use redis_server::RedisServer;
 
 fn presented<'a>(jti: Option<&'a str>, family: Option<&'a str>, issued_us: u64) -> Presented<'a> {
     Presented {

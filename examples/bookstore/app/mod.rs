@@ -59,6 +59,8 @@ pub(crate) struct Config {
     pub(crate) logins: LoginLimits,
     /// Sign-in with an identity provider; `None` answers its route 404 `not_configured`.
     pub(crate) oidc: Option<OidcConfig>,
+    /// Refresh tokens and revocations in this Redis (`--features redis`); `None`: in memory.
+    pub(crate) redis_url: Option<String>,
     /// Whether session cookies are `Secure` (HTTPS only); off for local http.
     #[cfg_attr(not(feature = "cookies"), allow(dead_code))]
     pub(crate) cookie_secure: bool,
@@ -96,6 +98,7 @@ impl fmt::Debug for Config {
             .field("connections", &self.connections)
             .field("logins", &self.logins)
             .field("oidc", &self.oidc)
+            .field("redis_url", &self.redis_url.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -148,7 +151,24 @@ pub(crate) async fn serve(
             "OIDC_CLIENT_ID is set but the bookstore was built without `--features oidc`".into(),
         );
     }
-    let jwt = JwtRoutes::<AppState>::builder()
+    let jwt = JwtRoutes::<AppState>::builder();
+    // Sessions in Redis, shared by every replica behind one SECRET_KEY, or in this process.
+    let jwt = match &config.redis_url {
+        #[cfg(feature = "redis")]
+        Some(url) => jwt.sessions(
+            jwt_router::RedisSessions::connect(url)
+                .await
+                .map_err(|err| format!("REDIS_URL: {err}"))?,
+        ),
+        #[cfg(not(feature = "redis"))]
+        Some(_) => {
+            return Err(
+                "REDIS_URL is set but the bookstore was built without `--features redis`".into(),
+            );
+        }
+        None => jwt.sessions(MemorySessions::new()),
+    };
+    let jwt = jwt
         .secret(&config.secret)
         .api_name("/api/v1")
         .expire_in(Duration::from_secs(
@@ -157,7 +177,6 @@ pub(crate) async fn serve(
         .refresh_expire_in(Duration::from_secs(
             config.expire_days.saturating_mul(24 * 60 * 60),
         ))
-        .sessions(MemorySessions::new())
         .entity::<User>()
         .entity::<Teacher>()
         .query_token(true)

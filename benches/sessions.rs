@@ -1,0 +1,115 @@
+//! The guard's revocation check, side by side: no session store, the in-memory store, and
+//! Redis on loopback (a `redis-server` this bench starts on a free port):
+//! `cargo bench --bench sessions --features redis`. Each request is a valid pair's access
+//! token on an authed route, through `oneshot` on a current-thread runtime.
+
+use std::hint::black_box;
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use criterion::{Criterion, criterion_group, criterion_main};
+use jwt_router::{GuardedRouter, JwtRoutes, MemorySessions, RedisSessions, SessionStore, authed};
+use tower::ServiceExt;
+
+mod common;
+use common::User;
+
+const SECRET: &str = "a benchmark secret of at least thirty-two bytes";
+
+#[authed(GET, "/x")]
+async fn guarded() -> &'static str {
+    "x"
+}
+
+/// A `redis-server` on a free loopback port, killed on drop.
+struct RedisServer(Child, u16);
+
+impl RedisServer {
+    fn start() -> Self {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (apt-get install redis-server)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server never listened");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self(child, port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn app(store: Option<impl SessionStore>) -> (GuardedRouter<()>, String) {
+    let builder = JwtRoutes::<()>::builder()
+        .secret(SECRET)
+        .entity::<User>()
+        .module(module_path!());
+    let jwt = match store {
+        Some(store) => builder.sessions(store),
+        None => builder,
+    }
+    .build()
+    .expect("valid configuration");
+    let token = jwt.create_token::<User>(&1).expect("signs");
+    (jwt.router(()), token)
+}
+
+fn request(token: &str) -> Request<Body> {
+    Request::get("/x")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request")
+}
+
+fn sessions(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let redis = RedisServer::start();
+    let url = format!("redis://127.0.0.1:{}", redis.1);
+    let redis_store = runtime
+        .block_on(RedisSessions::connect(&url))
+        .expect("connects");
+    let cases = [
+        ("guard, no session store", app(None::<MemorySessions>)),
+        (
+            "guard, in-memory sessions",
+            app(Some(MemorySessions::new())),
+        ),
+        ("guard, Redis sessions (loopback)", app(Some(redis_store))),
+    ];
+    for (name, (app, token)) in cases {
+        let status = runtime.block_on(app.clone().oneshot(request(&token)));
+        assert_eq!(
+            status.map(|r| r.status()).ok(),
+            Some(StatusCode::OK),
+            "{name}"
+        );
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let response = runtime.block_on(app.clone().oneshot(request(&token)));
+                black_box(response.map(|r| r.status()))
+            })
+        });
+    }
+}
+
+criterion_group!(benches, sessions);
+criterion_main!(benches);
