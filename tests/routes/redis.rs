@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use jwt_router::{MemorySessions, Presented, RedisSessions, Revocation, SessionStore, Spend};
+use jwt_router::{MemorySessions, Presented, Revocation, SessionStore, Spend};
 
 #[path = "../support/redis_server.rs"]
 mod redis_server;
