@@ -84,16 +84,23 @@ fn sessions(c: &mut Criterion) {
         .expect("runtime");
     let redis = RedisServer::start();
     let url = format!("redis://127.0.0.1:{}", redis.1);
-    let redis_store = runtime
-        .block_on(RedisSessions::connect(&url))
-        .expect("connects");
+    let redis_store = || {
+        runtime
+            .block_on(RedisSessions::connect(&url))
+            .expect("connects")
+    };
+    let cached = redis_store().cache_not_revoked(Duration::from_secs(1));
     let cases = [
         ("guard, no session store", app(None::<MemorySessions>)),
         (
             "guard, in-memory sessions",
             app(Some(MemorySessions::new())),
         ),
-        ("guard, Redis sessions (loopback)", app(Some(redis_store))),
+        ("guard, Redis sessions (loopback)", app(Some(redis_store()))),
+        (
+            "guard, Redis sessions, 1 s not-revoked cache",
+            app(Some(cached)),
+        ),
     ];
     for (name, (app, token)) in cases {
         let status = runtime.block_on(app.clone().oneshot(request(&token)));

@@ -1,8 +1,11 @@
 //! [`RedisSessions`]: the session store in Redis (feature `redis`), so every replica of an app
 //! sees every refresh and revocation at once.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::time::Duration;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Value};
@@ -48,6 +51,53 @@ end
 pub struct RedisSessions {
     connection: ConnectionManager,
     prefix: String,
+    /// "Not revoked" answers kept this long, when opted in.
+    cache: Option<Arc<NotRevoked>>,
+}
+
+/// Recent "not revoked" answers, by a keyed hash of what was asked, and when they came.
+struct NotRevoked {
+    bound: Duration,
+    hasher: RandomState,
+    answers: Mutex<HashMap<u64, Instant>>,
+}
+
+/// At most this many cached answers; when full, the cache starts over (a miss costs a round
+/// trip, never a wrong answer).
+const MAX_CACHED: usize = 100_000;
+
+impl NotRevoked {
+    fn key(&self, token: &Presented<'_>) -> u64 {
+        self.hasher.hash_one((
+            token.jti,
+            token.family,
+            token.table,
+            token.sub,
+            token.issued_us,
+        ))
+    }
+
+    fn fresh(&self, key: u64) -> bool {
+        let answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
+        answers
+            .get(&key)
+            .is_some_and(|at| at.elapsed() < self.bound)
+    }
+
+    fn remember(&self, key: u64) {
+        let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
+        if answers.len() >= MAX_CACHED {
+            answers.clear();
+        }
+        answers.insert(key, Instant::now());
+    }
+
+    fn forget_all(&self) {
+        self.answers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
 }
 
 impl RedisSessions {
@@ -71,7 +121,24 @@ impl RedisSessions {
         Ok(Self {
             connection,
             prefix: "jwt-router".to_owned(),
+            cache: None,
         })
+    }
+
+    /// Keeps each "not revoked" answer for `bound`, so a token seen again within it costs no
+    /// round trip. The price is staleness: a revocation made on *another* replica is honoured
+    /// here up to `bound` later (revocations made through this store clear its cache at once).
+    /// Off by default, so every replica honours a logout at its next request; a bound of a
+    /// second or less keeps a stolen token's window that short.
+    pub fn cache_not_revoked(mut self, bound: Duration) -> Self {
+        self.cache = (!bound.is_zero()).then(|| {
+            Arc::new(NotRevoked {
+                bound,
+                hasher: RandomState::new(),
+                answers: Mutex::new(HashMap::new()),
+            })
+        });
+        self
     }
 
     /// Names the keys `{prefix}:…` (default `jwt-router`), for apps that share a Redis.
@@ -94,6 +161,10 @@ impl fmt::Debug for RedisSessions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisSessions")
             .field("prefix", &self.prefix)
+            .field(
+                "cache_not_revoked",
+                &self.cache.as_ref().map(|cache| cache.bound),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -135,6 +206,9 @@ impl SessionStore for RedisSessions {
                 until,
             } => (self.key("entity", &[table, sub]), before_us, until),
         };
+        if let Some(cache) = &self.cache {
+            cache.forget_all();
+        }
         let mut connection = self.connection.clone();
         Box::pin(async move {
             redis::cmd("EVAL")
@@ -150,6 +224,12 @@ impl SessionStore for RedisSessions {
     }
 
     fn is_revoked<'a>(&'a self, token: Presented<'a>) -> StoreFuture<'a, bool> {
+        let cached = self.cache.as_ref().map(|cache| (cache, cache.key(&token)));
+        if let Some((cache, key)) = cached
+            && cache.fresh(key)
+        {
+            return Box::pin(std::future::ready(Ok(false)));
+        }
         // One MGET: the entity's "issued before" instant, then the token's and the family's
         // markers when the token has them.
         let mut keys = vec![self.key("entity", &[token.table, token.sub])];
@@ -163,8 +243,12 @@ impl SessionStore for RedisSessions {
                 .await
                 .map_err(StoreError::new)?;
             let (entity, marks) = values.split_first().unwrap_or((&None, &[]));
-            Ok(entity.is_some_and(|before_us| token.issued_us <= before_us)
-                || marks.iter().any(Option::is_some))
+            let revoked = entity.is_some_and(|before_us| token.issued_us <= before_us)
+                || marks.iter().any(Option::is_some);
+            if let (false, Some((cache, key))) = (revoked, cached) {
+                cache.remember(key);
+            }
+            Ok(revoked)
         })
     }
 }

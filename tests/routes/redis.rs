@@ -194,3 +194,29 @@ async fn a_redis_that_goes_away_is_a_503_and_its_return_is_used_again() {
     // The restarted Redis kept nothing (no persistence): the refresh token is spendable.
     assert_eq!(refreshed(&app, &refresh).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_not_revoked_cache_is_stale_at_most_its_bound_and_never_for_its_own_revocations() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let bound = Duration::from_millis(300);
+    let cached = app_on(server.store().await.cache_not_revoked(bound));
+    let plain = app_on(server.store().await);
+
+    // A logout on the other replica: the cached one honours it within the bound.
+    let (access, _) = pair(&cached, 1).await;
+    assert_eq!(get(&cached, "/me", Some(&access)).await.body, "ada");
+    let out = post(&plain, "/logout", Some(&access)).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(refused(&get(&plain, "/me", Some(&access)).await), REVOKED);
+    tokio::time::sleep(bound + Duration::from_millis(100)).await;
+    assert_eq!(refused(&get(&cached, "/me", Some(&access)).await), REVOKED);
+
+    // A logout through the cached replica itself is honoured there at once.
+    let (access, _) = pair(&cached, 1).await;
+    assert_eq!(get(&cached, "/me", Some(&access)).await.body, "ada");
+    let out = post(&cached, "/logout", Some(&access)).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(refused(&get(&cached, "/me", Some(&access)).await), REVOKED);
+}
