@@ -4,9 +4,9 @@ pub use jwt_router_macros::{authed, ignored, public};
 #[cfg(feature = "redis")]
 pub use jwt_router_runtime::RedisSessions;
 pub use jwt_router_runtime::{
-    Audience, AuthError, Authed, Claims, ConfigError, Entity, Guard, GuardFuture, GuardLayer,
-    GuardedRouter, GuardedRouterFuture, GuardedService, JwtRoutes, JwtRoutesBuilder, Key,
-    MemorySessions, Method, Policy, Presented, Problem, Revocation, RouteInfo, RouteTable,
+    Attempts, Audience, AuthError, Authed, Claims, ConfigError, Entity, Guard, GuardFuture,
+    GuardLayer, GuardedRouter, GuardedRouterFuture, GuardedService, JwtRoutes, JwtRoutesBuilder,
+    Key, MemorySessions, Method, Policy, Presented, Problem, Revocation, RouteInfo, RouteTable,
     SessionStore, Source, Spend, StoreError, StoreFuture, TokenPair, Tokens, testing,
 };
 #[cfg(feature = "oidc")]

@@ -51,7 +51,9 @@ pub use keys::KeyError;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisSessions;
 pub use router::{GuardedRouter, GuardedRouterFuture, GuardedService};
-pub use sessions::{MemorySessions, Presented, Revocation, SessionStore, Spend, StoreFuture};
+pub use sessions::{
+    Attempts, MemorySessions, Presented, Revocation, SessionStore, Spend, StoreFuture,
+};
 #[cfg(feature = "oidc")]
 pub use signin::{
     Authorization, ClientAuth, Exchange, GOOGLE_ISSUER, PendingSignIn, Provider, ProviderBuilder,

@@ -11,7 +11,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Value};
 
 use crate::entity::StoreError;
-use crate::sessions::{Presented, Revocation, SessionStore, Spend, StoreFuture};
+use crate::sessions::{Attempts, Presented, Revocation, SessionStore, Spend, StoreFuture};
 use crate::token::now;
 
 /// Records a revocation: keeps the larger value (an entity's "issued before" instant) and the
@@ -24,6 +24,23 @@ local at = tonumber(ARGV[2])
 if ttl < 0 or tonumber(redis.call('TIME')[1]) + ttl < at then
   redis.call('EXPIREAT', KEYS[1], at)
 end
+";
+
+/// Counts an attempt in a fixed window: the window opens (expires after ARGV[1] ms) with the
+/// key's first attempt. Answers the count and the milliseconds left.
+const ATTEMPT: &str = r"
+local count = redis.call('INCR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+return {count, left}
+";
+
+/// Takes back an attempt of an open window, never below zero.
+const FORGIVE: &str = r"
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
 ";
 
 /// Refresh families and revocations in Redis. Every operation is one round trip: spending a
@@ -249,6 +266,40 @@ impl SessionStore for RedisSessions {
                 cache.remember(key);
             }
             Ok(revoked)
+        })
+    }
+
+    fn attempt<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Attempts> {
+        let key = self.key("attempts", &[key]);
+        let mut connection = self.connection.clone();
+        Box::pin(async move {
+            let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+            let (count, left): (u64, u64) = redis::cmd("EVAL")
+                .arg(ATTEMPT)
+                .arg(1)
+                .arg(&key)
+                .arg(window_ms)
+                .query_async(&mut connection)
+                .await
+                .map_err(StoreError::new)?;
+            Ok(Attempts {
+                count,
+                resets_in: Duration::from_millis(left),
+            })
+        })
+    }
+
+    fn forgive<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        let key = self.key("attempts", &[key]);
+        let mut connection = self.connection.clone();
+        Box::pin(async move {
+            redis::cmd("EVAL")
+                .arg(FORGIVE)
+                .arg(1)
+                .arg(&key)
+                .exec_async(&mut connection)
+                .await
+                .map_err(StoreError::new)
         })
     }
 }

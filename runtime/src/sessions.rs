@@ -16,6 +16,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::entity::StoreError;
 use crate::token::now;
@@ -101,6 +102,24 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Whether the token, its family or its entity (issued at or before a "log out everywhere")
     /// is revoked: checked on every authed request, so in one round trip.
     fn is_revoked<'a>(&'a self, token: Presented<'a>) -> StoreFuture<'a, bool>;
+
+    /// Counts one attempt (a login, say) for `key` in a fixed window of `window` that the
+    /// key's first attempt opens, atomically: concurrent attempts are all counted. Answers the
+    /// window's count, this attempt included, and the time until it closes. For login
+    /// throttling shared by every replica.
+    fn attempt<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Attempts>;
+
+    /// Takes back one attempt of `key`'s open window (one that turned out not to be a failure).
+    fn forgive<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()>;
+}
+
+/// A window of attempts, as [`SessionStore::attempt`] counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempts {
+    /// Attempts in the window, the one just counted included.
+    pub count: u64,
+    /// Until the window closes and counting starts over.
+    pub resets_in: Duration,
 }
 
 /// Revocations and spent refresh tokens in this process's memory: for a single process (for
@@ -122,11 +141,17 @@ struct Entries {
     families: HashMap<String, u64>,
     /// (table, sub) -> (before_us, until).
     entities: HashMap<(String, String), (u64, u64)>,
+    /// Attempt windows: count, and when the window closes.
+    attempts: HashMap<String, (u64, Instant)>,
 }
 
 impl Entries {
     fn len(&self) -> usize {
-        self.spent.len() + self.tokens.len() + self.families.len() + self.entities.len()
+        self.spent.len()
+            + self.tokens.len()
+            + self.families.len()
+            + self.entities.len()
+            + self.attempts.len()
     }
 
     fn purge(&mut self, now: u64) {
@@ -134,6 +159,8 @@ impl Entries {
         self.tokens.retain(|_, until| *until >= now);
         self.families.retain(|_, until| *until >= now);
         self.entities.retain(|_, (_, until)| *until >= now);
+        let now = Instant::now();
+        self.attempts.retain(|_, (_, closes)| *closes > now);
     }
 }
 
@@ -240,6 +267,33 @@ impl SessionStore for MemorySessions {
                 .get(&(token.table.to_owned(), token.sub.to_owned()))
                 .is_some_and(|(before_us, _)| token.issued_us <= *before_us);
         Box::pin(std::future::ready(Ok(revoked)))
+    }
+
+    fn attempt<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Attempts> {
+        let now = Instant::now();
+        let counted = self.with_room(|entries| {
+            let (count, closes) = entries
+                .attempts
+                .entry(key.to_owned())
+                .or_insert((0, now + window));
+            if *closes <= now {
+                (*count, *closes) = (0, now + window);
+            }
+            *count += 1;
+            Attempts {
+                count: *count,
+                resets_in: *closes - now,
+            }
+        });
+        Box::pin(std::future::ready(counted))
+    }
+
+    fn forgive<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        let mut entries = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((count, _)) = entries.attempts.get_mut(key) {
+            *count = count.saturating_sub(1);
+        }
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 

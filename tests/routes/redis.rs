@@ -80,6 +80,25 @@ async fn conforms(store: &impl SessionStore, tag: &str) {
 
     assert!(matches!(store.spend(&b, far).await, Ok(Spend::First)));
     assert!(matches!(store.spend(&b, far).await, Ok(Spend::Again)));
+
+    // Attempt windows: counted, forgiven, reset when the window closes.
+    let window = Duration::from_millis(400);
+    let counts = |key| store.attempt(key, window);
+    for expected in 1..=3 {
+        let attempts = counts(&a).await.expect("counted");
+        assert_eq!(attempts.count, expected);
+        assert!(attempts.resets_in <= window && !attempts.resets_in.is_zero());
+    }
+    store.forgive(&a).await.expect("forgiven");
+    assert_eq!(counts(&a).await.expect("counted").count, 3);
+    assert_eq!(counts(&b).await.expect("counted").count, 1, "another key");
+    tokio::time::sleep(window + Duration::from_millis(100)).await;
+    assert_eq!(counts(&a).await.expect("counted").count, 1, "a new window");
+    store
+        .forgive(&f)
+        .await
+        .expect("no window: nothing to take back");
+    assert_eq!(counts(&f).await.expect("counted").count, 1);
 }
 
 #[tokio::test]

@@ -13,8 +13,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{EncodingKey, Header};
 use jwt_router::{
-    AuthError, Claims, GuardedRouter, JwtRoutes, JwtRoutesBuilder, MemorySessions, Presented,
-    Revocation, SessionStore, Spend, StoreError, StoreFuture, TokenPair, Tokens, authed, public,
+    Attempts, AuthError, Claims, GuardedRouter, JwtRoutes, JwtRoutesBuilder, MemorySessions,
+    Presented, Revocation, SessionStore, Spend, StoreError, StoreFuture, TokenPair, Tokens, authed,
+    public,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -127,6 +128,20 @@ impl SessionStore for Flaky {
     fn is_revoked<'a>(&'a self, token: Presented<'a>) -> StoreFuture<'a, bool> {
         match self.check() {
             Ok(()) => self.store.is_revoked(token),
+            Err(err) => Box::pin(async { Err(err) }),
+        }
+    }
+
+    fn attempt<'a>(&'a self, key: &'a str, window: Duration) -> StoreFuture<'a, Attempts> {
+        match self.check() {
+            Ok(()) => self.store.attempt(key, window),
+            Err(err) => Box::pin(async { Err(err) }),
+        }
+    }
+
+    fn forgive<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        match self.check() {
+            Ok(()) => self.store.forgive(key),
             Err(err) => Box::pin(async { Err(err) }),
         }
     }

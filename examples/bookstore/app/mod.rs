@@ -151,22 +151,28 @@ pub(crate) async fn serve(
             "OIDC_CLIENT_ID is set but the bookstore was built without `--features oidc`".into(),
         );
     }
+    // Sessions and login throttling in Redis, shared by every replica behind one SECRET_KEY,
+    // or in this process.
     let jwt = JwtRoutes::<AppState>::builder();
-    // Sessions in Redis, shared by every replica behind one SECRET_KEY, or in this process.
-    let jwt = match &config.redis_url {
+    let (jwt, logins) = match &config.redis_url {
         #[cfg(feature = "redis")]
-        Some(url) => jwt.sessions(
-            jwt_router::RedisSessions::connect(url)
+        Some(url) => {
+            let redis = jwt_router::RedisSessions::connect(url)
                 .await
-                .map_err(|err| format!("REDIS_URL: {err}"))?,
-        ),
+                .map_err(|err| format!("REDIS_URL: {err}"))?;
+            let logins = LoginThrottle::shared(Arc::new(redis.clone()), config.logins.clone());
+            (jwt.sessions(redis), logins)
+        }
         #[cfg(not(feature = "redis"))]
         Some(_) => {
             return Err(
                 "REDIS_URL is set but the bookstore was built without `--features redis`".into(),
             );
         }
-        None => jwt.sessions(MemorySessions::new()),
+        None => (
+            jwt.sessions(MemorySessions::new()),
+            LoginThrottle::in_memory(config.logins.clone()),
+        ),
     };
     let jwt = jwt
         .secret(&config.secret)
@@ -201,6 +207,7 @@ pub(crate) async fn serve(
         &config,
         &jwt,
         db.clone(),
+        logins,
         #[cfg(feature = "oidc")]
         oidc,
         listener,
@@ -216,6 +223,7 @@ async fn serve_with(
     config: &Config,
     jwt: &JwtRoutes<AppState>,
     db: Db,
+    logins: LoginThrottle,
     #[cfg(feature = "oidc")] oidc: Option<jwt_router::Provider>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -223,7 +231,7 @@ async fn serve_with(
     let state = AppState {
         db,
         passwords: Passwords::new(config.password_params.clone()).await?,
-        logins: LoginThrottle::in_memory(config.logins.clone()),
+        logins,
         admin_email: config
             .admin_email
             .as_deref()

@@ -100,6 +100,39 @@ impl LoginThrottle {
     }
 }
 
+#[cfg(feature = "redis")]
+impl LoginThrottle {
+    /// Counts in the session store (Redis), so every replica that shares it counts together.
+    pub(crate) fn shared(store: Arc<dyn jwt_router::SessionStore>, limits: LoginLimits) -> Self {
+        Self(Arc::new(SharedAttempts { store, limits }))
+    }
+}
+
+/// Windows in the app's session store, one key per account.
+#[cfg(feature = "redis")]
+struct SharedAttempts {
+    store: Arc<dyn jwt_router::SessionStore>,
+    limits: LoginLimits,
+}
+
+#[cfg(feature = "redis")]
+impl AttemptStore for SharedAttempts {
+    fn attempt<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Attempt> {
+        Box::pin(async move {
+            let attempts = self.store.attempt(key, self.limits.window).await?;
+            Ok(if attempts.count > u64::from(self.limits.max_failures) {
+                Attempt::Throttled(attempts.resets_in)
+            } else {
+                Attempt::Allowed
+            })
+        })
+    }
+
+    fn forgive<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move { Ok(self.store.forgive(key).await?) })
+    }
+}
+
 /// Keys the in-memory store tracks at most, about 4 MiB: 8-byte key hashes (whatever an
 /// email's length) and 24-byte windows, in a table of at most 2^17 buckets.
 const MAX_KEYS: usize = 100_000;
