@@ -2414,7 +2414,9 @@ async fn two_bookstores_on_one_redis_share_logins_logouts_and_refreshes() {
     // Login throttling counts the failures of both: 10 allowed, split between them.
     let wrong = json!({ "email": "ann@example.com", "password": "wrong password" });
     for server in [&one, &two].repeat(5) {
-        let answer = server.post("/api/v1/users/login", None, wrong.clone()).await;
+        let answer = server
+            .post("/api/v1/users/login", None, wrong.clone())
+            .await;
         answer.assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
     }
     for server in [&one, &two] {
