@@ -244,16 +244,14 @@ impl<'a> Segments<'a> {
     }
 }
 
-/// The key that signs new tokens, with the header they carry, encoded once.
-struct Signer {
-    key: usize,
-    header: String,
-}
-
 /// Token settings fixed at build time: the keys, the time rules, who issues and who listens.
 pub(crate) struct TokenKeys {
     keys: Vec<Key>,
-    signer: Option<Signer>,
+    /// Per key, the header this server writes for it, base64url-encoded once: what its tokens
+    /// carry, and what `verify` recognises without parsing.
+    headers: Vec<String>,
+    /// The key (an index) that signs new tokens.
+    signing: Option<usize>,
     pub(crate) expire: Duration,
     /// How long a login's refresh tokens are valid, from the login.
     pub(crate) refresh_expire: Duration,
@@ -281,18 +279,18 @@ pub(crate) struct Rules {
 impl TokenKeys {
     /// `keys`, of which `signing` (an index) signs new tokens.
     pub(crate) fn new(keys: Vec<Key>, signing: Option<usize>, rules: Rules) -> Self {
-        let signer = signing.map(|key| {
-            let mut header = Header::new(keys[key].algorithm());
-            header.kid = keys[key].kid.clone();
-            let json = serde_json::to_vec(&header).unwrap_or_default();
-            Signer {
-                key,
-                header: URL_SAFE_NO_PAD.encode(json),
-            }
-        });
+        let headers = keys
+            .iter()
+            .map(|key| {
+                let mut header = Header::new(key.algorithm());
+                header.kid = key.kid.clone();
+                URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap_or_default())
+            })
+            .collect();
         Self {
             keys,
-            signer,
+            headers,
+            signing,
             expire: rules.expire,
             refresh_expire: rules.refresh_expire,
             leeway: rules.leeway.as_secs(),
@@ -324,7 +322,7 @@ impl TokenKeys {
                 "tokens are minted only for entities registered with JwtRoutes::builder().entity::<E>()",
             ));
         }
-        let signer = self.signer.as_ref().ok_or(AuthError::Misconfigured(
+        let signer = self.signing.ok_or(AuthError::Misconfigured(
             "no signing key: set one with .secret(...) or .signing_key(...)",
         ))?;
         if let Some(name) = custom
@@ -377,8 +375,8 @@ impl TokenKeys {
             serde_json::to_vec(&all)
         }
         .map_err(|_| AuthError::Misconfigured("the token's claims could not be encoded"))?;
-        let mut token = format!("{}.{}", signer.header, URL_SAFE_NO_PAD.encode(json));
-        let signature = self.keys[signer.key]
+        let mut token = format!("{}.{}", self.headers[signer], URL_SAFE_NO_PAD.encode(json));
+        let signature = self.keys[signer]
             .sign(token.as_bytes())
             .ok_or(AuthError::Misconfigured("the token could not be signed"))?;
         token.push('.');
@@ -451,14 +449,12 @@ impl TokenKeys {
     /// `exp == now` accepted) are too lax.
     pub(crate) fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         let segments = Segments::split(token, self.max_token_bytes)?;
-        let parsed: Header = decode_segment(segments.header)?;
-        check_header(&parsed)?;
-        let key = self.key_for(parsed.kid.as_deref())?;
-        if parsed.alg != key.algorithm() {
-            return Err(AuthError::InvalidToken(
-                "the token's algorithm is not the one its key uses",
-            ));
-        }
+        let key = match self.headers.iter().position(|ours| ours == segments.header) {
+            // Byte for byte the header this server writes for one of its keys: parsing it
+            // could only find that key and pass every check. Every token it minted has one.
+            Some(key) => &self.keys[key],
+            None => self.key_of(segments.header)?,
+        };
         if !key.verifies(segments.signed.as_bytes(), segments.signature) {
             return Err(BAD_SIGNATURE);
         }
@@ -473,6 +469,20 @@ impl TokenKeys {
         self.check_parties(&claims)?;
         claims.raw = Arc::from(json);
         Ok(claims)
+    }
+
+    /// The key a header written elsewhere names: parsed, checked (no key-choosing fields), its
+    /// `kid` selecting one of our keys, whose algorithm its `alg` must be.
+    fn key_of(&self, header: &str) -> Result<&Key, AuthError> {
+        let parsed: Header = decode_segment(header)?;
+        check_header(&parsed)?;
+        let key = self.key_for(parsed.kid.as_deref())?;
+        if parsed.alg != key.algorithm() {
+            return Err(AuthError::InvalidToken(
+                "the token's algorithm is not the one its key uses",
+            ));
+        }
+        Ok(key)
     }
 
     /// The key a token's `kid` names; a token without one is for the key without one.
@@ -766,7 +776,8 @@ mod tests {
     fn minted_header_is_the_one_jsonwebtoken_writes() {
         let expected =
             serde_json::to_vec(&Header::new(jsonwebtoken::Algorithm::HS256)).expect("serializes");
-        let header = keys().signer.map(|s| s.header);
+        let keys = keys();
+        let header = keys.signing.map(|key| keys.headers[key].clone());
         assert_eq!(header, Some(URL_SAFE_NO_PAD.encode(expected)));
     }
 
