@@ -4,6 +4,8 @@
 
 #[path = "../examples/bookstore/app/mod.rs"]
 mod app;
+#[path = "support/bookstore.rs"]
+mod fixture;
 #[cfg(feature = "redis")]
 #[allow(dead_code)]
 #[path = "support/redis_server.rs"]
@@ -11,10 +13,8 @@ mod redis_server;
 
 use std::io::{self, Write};
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Client, Method, StatusCode};
@@ -25,60 +25,7 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing_subscriber::EnvFilter;
 
-const SECRET: &[u8] = b"bookstore tests: a secret of well over thirty-two bytes";
-const ADMIN_EMAIL: &str = "admin@example.com";
-const PASSWORD: &str = "correct horse battery staple";
-
-// ---------------------------------------------------------------------------------------------
-// Fixture: a temporary database, the app serving it, and a client.
-
-/// A fresh directory for one test's database; removed on drop.
-struct TempDb {
-    dir: PathBuf,
-}
-
-impl TempDb {
-    fn new() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "jwt-router-bookstore-{}-{}-{nanos}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("create the test database directory");
-        Self { dir }
-    }
-
-    fn config(&self) -> app::Config {
-        app::Config {
-            database_url: format!(
-                "sqlite://{}?mode=rwc",
-                self.dir.join("bookstore.db").display()
-            ),
-            secret: SECRET.to_vec(),
-            admin_email: Some(ADMIN_EMAIL.to_owned()),
-            expire_minutes: 15,
-            expire_days: 30,
-            // The cheapest Argon2 cost: tests run unoptimized, where the default takes seconds.
-            password_params: argon2::Params::new(argon2::Params::MIN_M_COST, 1, 1, None)
-                .expect("valid Argon2 parameters"),
-            connections: app::ConnectionLimits::default(),
-            logins: app::LoginLimits::default(),
-            oidc: None,
-            cookie_secure: true,
-            redis_url: None,
-        }
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use fixture::{ADMIN_EMAIL, PASSWORD, SECRET, TempDb};
 
 /// The app serving one database on an ephemeral port.
 struct Server {

@@ -9,20 +9,21 @@
 
 #[path = "../examples/bookstore/app/mod.rs"]
 mod app;
+#[path = "support/bookstore.rs"]
+#[allow(dead_code)]
+mod fixture;
 #[path = "support/redis_server.rs"]
 #[allow(dead_code)]
 mod redis_server;
 
 use std::net::{Ipv4Addr, TcpListener};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-const SECRET: &str = "a replicas test secret, 32 bytes or more";
-const PASSWORD: &str = "correct horse battery staple";
+use fixture::{PASSWORD, TempDb};
 
 /// Serves the bookstore as a replica when the parent test starts this binary for it.
 #[test]
@@ -30,18 +31,8 @@ const PASSWORD: &str = "correct horse battery staple";
 fn bookstore_replica() {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
     let config = app::Config {
-        database_url: var("REPLICA_DATABASE_URL"),
-        secret: SECRET.as_bytes().to_vec(),
-        admin_email: None,
-        expire_minutes: 15,
-        expire_days: 30,
-        password_params: argon2::Params::new(argon2::Params::MIN_M_COST, 1, 1, None)
-            .expect("valid Argon2 parameters"),
-        connections: app::ConnectionLimits::default(),
-        logins: app::LoginLimits::default(),
-        oidc: None,
-        cookie_secure: true,
         redis_url: Some(var("REPLICA_REDIS_URL")),
+        ..fixture::config(var("REPLICA_DATABASE_URL"))
     };
     let port: u16 = var("REPLICA_PORT").parse().expect("a port");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -139,10 +130,11 @@ async fn two_bookstore_processes_act_as_one() {
     let Some(redis) = redis_server::RedisServer::start() else {
         return;
     };
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("jwt-router-replicas-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let database_url = format!("sqlite://{}?mode=rwc", dir.join("bookstore.db").display());
+    let db = TempDb::new();
+    let database_url = db.database_url();
+    // With `oidc`, reqwest has rustls but no crypto provider of its own.
+    #[cfg(feature = "oidc")]
+    jwt_router::install_default_tls_provider();
     let client = Client::new();
     // One after the other: the first migrates the database.
     let one = Replica::start(&client, &database_url, &redis.url()).await;
@@ -227,6 +219,7 @@ async fn two_bookstore_processes_act_as_one() {
             (StatusCode::TOO_MANY_REQUESTS, &json!("too_many_requests"))
         );
     }
+    // The replicas stop before their database goes.
     drop((one, two));
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(db);
 }
