@@ -474,6 +474,15 @@ async fn pkce_verifier_must_match_the_challenge_and_a_code_is_single_use() {
         .sign_in(&provider.code(id_token.clone(), Some(&challenge)))
         .await;
     assert_eq!(refused(&absent), (StatusCode::UNAUTHORIZED, "code_refused"));
+    // An authorization request stripped of its challenge (a downgrade) is caught at the
+    // exchange, which still sends the verifier.
+    let stripped = setup
+        .post(json!({"code": provider.code(id_token.clone(), None), "code_verifier": verifier}))
+        .await;
+    assert_eq!(
+        refused(&stripped),
+        (StatusCode::UNAUTHORIZED, "code_refused")
+    );
     let code = provider.code(id_token, Some(&challenge));
     let right = setup
         .post(json!({"code": code, "code_verifier": verifier}))
