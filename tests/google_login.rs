@@ -1,8 +1,8 @@
 //! The google_login example, driven as a browser drives it, over real HTTP on 127.0.0.1: its
 //! page, the button to the (fake) provider, the provider's form, the callback, and this app's
 //! token on an authed route. Then the attacks on the callback: no cookie, a replayed callback,
-//! a forged `state`, another browser's callback (login CSRF), a provider's error, and markup
-//! in an email.
+//! a forged `state`, another browser's callback (login CSRF), a user declining at the provider,
+//! and markup in an email.
 
 #[allow(dead_code)]
 #[path = "../examples/google_login/app.rs"]
@@ -75,6 +75,15 @@ impl Running {
 
     /// Clicks the button, and signs in at the provider's form as `email`.
     async fn through_provider(&self, email: &str) -> AtCallback {
+        self.at_provider(Some(email)).await
+    }
+
+    /// Clicks the button, and presses Cancel on the provider's form.
+    async fn cancelling_at_provider(&self) -> AtCallback {
+        self.at_provider(None).await
+    }
+
+    async fn at_provider(&self, email: Option<&str>) -> AtCallback {
         let home = self.get(&format!("{}/", self.base), None).await;
         assert_eq!(home.status(), StatusCode::OK);
         assert!(
@@ -106,21 +115,63 @@ impl Running {
             assert!(authorize.contains(parameter), "{authorize}");
         }
 
-        // The provider's form, submitted with the email typed in.
+        // The provider's form, submitted with the email typed in (or cancelled).
         let form = self.get(authorize, None).await;
         assert_eq!(form.status(), StatusCode::OK);
-        assert!(form.text().await.expect("form").contains("login_hint"));
-        let mut submitted = reqwest::Url::parse(authorize).expect("URL");
-        submitted.query_pairs_mut().append_pair("login_hint", email);
-        let back = self.get(submitted.as_str(), None).await;
+        let form = form.text().await.expect("form");
+        let submitted = match email {
+            Some(email) => submission(&form, self.provider.issuer(), email, None),
+            None => submission(&form, self.provider.issuer(), "", Some(("deny", "1"))),
+        };
+        let back = self.get(&submitted, None).await;
         assert_eq!(back.status(), StatusCode::SEE_OTHER);
         let callback = back.headers()[LOCATION].to_str().expect("location");
-        assert!(callback.starts_with(&format!("{}/callback?code=", self.base)));
+        assert!(callback.starts_with(&format!("{}/callback?", self.base)));
         AtCallback {
             cookie,
             callback: callback.to_owned(),
         }
     }
+}
+
+/// The URL a browser loads on submitting the provider's GET form at `origin`: the form's
+/// action, then each input's name and value in document order (`login_hint` as typed), then
+/// the pressed button's name and value when it has one.
+fn submission(form: &str, origin: &str, typed: &str, button: Option<(&str, &str)>) -> String {
+    let attribute = |tag: &str, name: &str| {
+        let start = tag.find(&format!(r#" {name}=""#))? + name.len() + 3;
+        let value = &tag[start..];
+        Some(unescape(&value[..value.find('"')?]))
+    };
+    let tag_of = |start: usize| &form[start..start + form[start..].find('>').expect("tag end")];
+    let action =
+        attribute(tag_of(form.find("<form ").expect("a form")), "action").expect("an action");
+    let mut url = reqwest::Url::parse(&format!("{origin}{action}")).expect("URL");
+    url.set_query(None);
+    {
+        let mut query = url.query_pairs_mut();
+        for (start, _) in form.match_indices("<input ") {
+            let tag = tag_of(start);
+            let name = attribute(tag, "name").expect("a named input");
+            let value = match attribute(tag, "type").as_deref() {
+                Some("hidden") => attribute(tag, "value").expect("a value"),
+                _ => typed.to_owned(),
+            };
+            query.append_pair(&name, &value);
+        }
+        if let Some((name, value)) = button {
+            query.append_pair(name, value);
+        }
+    }
+    url.into()
+}
+
+/// HTML text back to what it stands for (the entities the fake provider writes).
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// The text of the element with `id` (no nested elements), HTML entities left as they are.
@@ -263,28 +314,30 @@ async fn another_browsers_callback_is_refused() {
     assert_eq!(app.provider.requests().token, 0);
 }
 
+/// The user presses Cancel at the provider, which sends the browser back with
+/// `error=access_denied` and no code.
 #[tokio::test]
-async fn a_provider_error_is_a_page_not_an_exchange() {
+async fn declining_at_the_provider_is_a_page_not_an_exchange() {
     let app = start().await;
-    let at = app.through_provider("ada@example.com").await;
-    let state = reqwest::Url::parse(&at.callback)
+    let at = app.cancelling_at_provider().await;
+    let query: Vec<(String, String)> = reqwest::Url::parse(&at.callback)
         .expect("URL")
         .query_pairs()
-        .find(|(name, _)| name == "state")
-        .map(|(_, value)| value.into_owned())
-        .expect("state");
-    let denied = app
-        .get(
-            &format!("{}/callback?error=access_denied&state={state}", app.base),
-            Some(&at.cookie),
-        )
-        .await;
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    let names: Vec<&str> = query.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["error", "state"], "{}", at.callback);
+    assert_eq!(query[0].1, "access_denied");
+    let denied = app.get(&at.callback, Some(&at.cookie)).await;
     assert_eq!(denied.status(), StatusCode::UNAUTHORIZED);
-    assert!(denied.text().await.expect("page").contains("access_denied"));
-    let missing = app
-        .get(&format!("{}/callback", app.base), Some(&at.cookie))
-        .await;
-    assert_eq!(missing.status(), StatusCode::BAD_REQUEST, "spent already");
+    let page = denied.text().await.expect("page");
+    assert!(
+        page.contains("The provider did not sign you in (access_denied)."),
+        "{page}"
+    );
+    assert!(page.contains(r#"href="/login">Start again"#), "{page}");
+    let again = app.get(&at.callback, Some(&at.cookie)).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST, "spent already");
     assert_eq!(app.provider.requests().token, 0);
 }
 
