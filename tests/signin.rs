@@ -409,7 +409,11 @@ async fn a_hosted_domain_admits_only_its_accounts() {
 
 #[tokio::test]
 async fn a_provider_without_a_needed_endpoint_is_a_startup_error() {
-    for field in ["token_endpoint", "authorization_endpoint"] {
+    for (field, need) in [
+        ("token_endpoint", "sign-in"),
+        ("authorization_endpoint", "sign-in"),
+        ("jwks_uri", "verifying the issuer's tokens"),
+    ] {
         let provider = FakeProvider::start().await.expect("provider");
         provider.omit_from_discovery(field);
         let refused = Provider::builder(provider.issuer(), CLIENT_ID, CLIENT_SECRET)
@@ -422,7 +426,7 @@ async fn a_provider_without_a_needed_endpoint_is_a_startup_error() {
         );
         assert_eq!(
             refused.to_string(),
-            format!("the discovery document has no `{field}`, which sign-in needs")
+            format!("the discovery document has no `{field}`, which {need} needs")
         );
     }
 }
