@@ -1,8 +1,8 @@
 //! The google_login example, driven as a browser drives it, over real HTTP on 127.0.0.1: its
 //! page, the button to the (fake) provider, the provider's form, the callback, and this app's
 //! token on an authed route. Then the attacks on the callback: no cookie, a replayed callback,
-//! a forged `state`, another browser's callback (login CSRF), a user declining at the provider,
-//! and markup in an email.
+//! a forged `state`, another browser's callback (login CSRF), a cookie planted without the
+//! `__Host-` prefix over HTTPS, a user declining at the provider, and markup in an email.
 
 #[allow(dead_code)]
 #[path = "../examples/google_login/app.rs"]
@@ -24,9 +24,15 @@ struct Running {
     base: String,
     provider: FakeProvider,
     browser: Client,
+    /// Whether the app believes it is served over HTTPS (the transport stays plain HTTP).
+    https: bool,
 }
 
 async fn start() -> Running {
+    start_with(false).await
+}
+
+async fn start_with(https: bool) -> Running {
     jwt_router::install_default_tls_provider();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
@@ -41,7 +47,7 @@ async fn start() -> Running {
         oidc,
         "a fake provider",
         b"a test secret of 32 bytes or more",
-        false,
+        https,
     )
     .expect("valid configuration");
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -53,12 +59,13 @@ async fn start() -> Running {
         base,
         provider,
         browser,
+        https,
     }
 }
 
 /// Where a browser is between the provider and the callback.
 struct AtCallback {
-    /// The `signin` cookie, as `name=value`.
+    /// The pending sign-in's cookie, as `name=value`.
     cookie: String,
     /// The callback URL the provider redirected to.
     callback: String,
@@ -96,13 +103,26 @@ impl Running {
         let login = self.get(&format!("{}/login", self.base), None).await;
         assert_eq!(login.status(), StatusCode::FOUND);
         let set_cookie = login.headers()[SET_COOKIE].to_str().expect("cookie");
-        for attribute in ["HttpOnly", "SameSite=Lax", "Path=/callback", "Max-Age=600"] {
-            assert!(set_cookie.contains(attribute), "{set_cookie}");
-        }
-        assert!(
-            !set_cookie.contains("Secure"),
-            "plain http here: {set_cookie}"
-        );
+        let attributes: Vec<&str> = set_cookie.split("; ").skip(1).collect();
+        let expected = if self.https {
+            [
+                "Path=/",
+                "Secure",
+                "HttpOnly",
+                "SameSite=Lax",
+                "Max-Age=600",
+            ]
+            .as_slice()
+        } else {
+            ["Path=/callback", "HttpOnly", "SameSite=Lax", "Max-Age=600"].as_slice()
+        };
+        assert_eq!(attributes, expected);
+        let name = if self.https {
+            "__Host-signin="
+        } else {
+            "signin="
+        };
+        assert!(set_cookie.starts_with(name), "{set_cookie}");
         let cookie = set_cookie.split(';').next().expect("name=value").to_owned();
         let authorize = login.headers()[LOCATION].to_str().expect("location");
         assert!(authorize.starts_with(&format!("{}/authorize?", self.provider.issuer())));
@@ -246,6 +266,33 @@ async fn a_callback_without_the_browser_cookie_is_refused_before_any_exchange() 
     // The real cookie still works: the attempts spent nothing of it.
     let signed_in = app.get(&at.callback, Some(&at.cookie)).await;
     assert_eq!(signed_in.status(), StatusCode::OK);
+}
+
+/// Over HTTPS the cookie is `__Host-signin`, which browsers take only from this origin. An
+/// attacker on a sibling subdomain can still plant a plain `signin` cookie naming their own
+/// pending sign-in (cookie tossing) and send the victim to their callback: it counts for
+/// nothing.
+#[tokio::test]
+async fn over_https_a_planted_cookie_without_the_host_prefix_is_ignored() {
+    let app = start_with(true).await;
+    let attacker = app.through_provider("mallory@example.com").await;
+    let state = attacker
+        .cookie
+        .strip_prefix("__Host-signin=")
+        .expect("a __Host- cookie");
+    let planted = app
+        .get(&attacker.callback, Some(&format!("signin={state}")))
+        .await;
+    assert_eq!(planted.status(), StatusCode::BAD_REQUEST);
+    assert!(!planted.text().await.expect("page").contains("mallory"));
+    assert_eq!(app.provider.requests().token, 0);
+
+    let signed_in = app.get(&attacker.callback, Some(&attacker.cookie)).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    assert_eq!(
+        signed_in.headers()[SET_COOKIE],
+        "__Host-signin=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
+    );
 }
 
 #[tokio::test]
