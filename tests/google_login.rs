@@ -2,7 +2,8 @@
 //! page, the button to the (fake) provider, the provider's form, the callback, and this app's
 //! token on an authed route. Then the attacks on the callback: no cookie, a replayed callback,
 //! a forged `state`, another browser's callback (login CSRF), a cookie planted without the
-//! `__Host-` prefix over HTTPS, a user declining at the provider, and markup in an email.
+//! `__Host-` prefix over HTTPS, a user declining at the provider, an error link without the
+//! state, and markup in an email.
 
 #[allow(dead_code)]
 #[path = "../examples/google_login/app.rs"]
@@ -385,6 +386,26 @@ async fn declining_at_the_provider_is_a_page_not_an_exchange() {
     assert!(page.contains(r#"href="/login">Start again"#), "{page}");
     let again = app.get(&at.callback, Some(&at.cookie)).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST, "spent already");
+    assert_eq!(app.provider.requests().token, 0);
+}
+
+/// A link to the callback with an `error` but not this sign-in's `state` is not the provider's
+/// answer: its text (anyone's words, on this app's page) is not shown.
+#[tokio::test]
+async fn an_error_without_the_state_is_refused_and_not_shown() {
+    let app = start().await;
+    for forged in ["", "&state=forged"] {
+        let at = app.through_provider("ada@example.com").await;
+        let link = format!(
+            "{}/callback?error=Your+account+is+locked%2C+call+555-0100{forged}",
+            app.base
+        );
+        let refused = app.get(&link, Some(&at.cookie)).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{link}");
+        let page = refused.text().await.expect("page");
+        assert!(page.contains("state_mismatch"), "{page}");
+        assert!(!page.contains("555"), "{page}");
+    }
     assert_eq!(app.provider.requests().token, 0);
 }
 

@@ -333,6 +333,11 @@ async fn finish(
         );
     };
     if let Some(error) = query.get("error") {
+        // Believed (and shown) only with this sign-in's state: else it is anyone's link.
+        let state = query.get("state").map_or("", String::as_str);
+        if let Err(refused) = pending.check_state(state) {
+            return Page::refused(&refused);
+        }
         return Page::error(
             StatusCode::UNAUTHORIZED,
             &format!("The provider did not sign you in ({error})."),
