@@ -409,7 +409,11 @@ async fn a_hosted_domain_admits_only_its_accounts() {
 
 #[tokio::test]
 async fn a_provider_without_a_needed_endpoint_is_a_startup_error() {
-    for field in ["token_endpoint", "authorization_endpoint"] {
+    for (field, need) in [
+        ("token_endpoint", "sign-in"),
+        ("authorization_endpoint", "sign-in"),
+        ("jwks_uri", "verifying the issuer's tokens"),
+    ] {
         let provider = FakeProvider::start().await.expect("provider");
         provider.omit_from_discovery(field);
         let refused = Provider::builder(provider.issuer(), CLIENT_ID, CLIENT_SECRET)
@@ -422,7 +426,7 @@ async fn a_provider_without_a_needed_endpoint_is_a_startup_error() {
         );
         assert_eq!(
             refused.to_string(),
-            format!("the discovery document has no `{field}`, which sign-in needs")
+            format!("the discovery document has no `{field}`, which {need} needs")
         );
     }
 }
@@ -474,6 +478,15 @@ async fn pkce_verifier_must_match_the_challenge_and_a_code_is_single_use() {
         .sign_in(&provider.code(id_token.clone(), Some(&challenge)))
         .await;
     assert_eq!(refused(&absent), (StatusCode::UNAUTHORIZED, "code_refused"));
+    // An authorization request stripped of its challenge (a downgrade) is caught at the
+    // exchange, which still sends the verifier.
+    let stripped = setup
+        .post(json!({"code": provider.code(id_token.clone(), None), "code_verifier": verifier}))
+        .await;
+    assert_eq!(
+        refused(&stripped),
+        (StatusCode::UNAUTHORIZED, "code_refused")
+    );
     let code = provider.code(id_token, Some(&challenge));
     let right = setup
         .post(json!({"code": code, "code_verifier": verifier}))

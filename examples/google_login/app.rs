@@ -3,8 +3,8 @@
 //! first sign-ins creating users, and this app's own token for an `#[authed]` route.
 //!
 //! The pending sign-in is kept on the server, found by a random `state` that an HttpOnly
-//! cookie binds to the browser that started it; it is single-use and expires after ten
-//! minutes. Tests include this file (`tests/google_login.rs`).
+//! cookie binds to the browser that started it (`__Host-` over HTTPS); it is single-use and
+//! expires after ten minutes. Tests include this file (`tests/google_login.rs`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -21,8 +21,6 @@ use jwt_router::{
 };
 use serde::Serialize;
 
-/// The cookie naming the browser's pending sign-in.
-const COOKIE: &str = "signin";
 /// How long a sign-in may stay at the provider.
 const PENDING_FOR: Duration = Duration::from_secs(600);
 /// At most this many sign-ins in progress: beyond, `/login` answers 503 rather than letting
@@ -124,8 +122,34 @@ pub struct App {
     pending: Pending,
     /// What the home page says signs users in.
     provider_name: &'static str,
-    /// Whether the app is served over HTTPS, so its cookie is `Secure`.
+    /// Whether the app is served over HTTPS, so its cookie is `__Host-` and `Secure`.
     https: bool,
+}
+
+impl App {
+    /// The cookie naming the browser's pending sign-in, and its path and security attributes.
+    /// Over HTTPS it is `__Host-signin`: browsers accept a `__Host-` cookie only from this very
+    /// origin, over HTTPS, so a sibling subdomain can't plant its own pending sign-in (and so
+    /// its account) in this app's browsers. The prefix requires `Secure` and `Path=/`.
+    fn cookie(&self) -> (&'static str, &'static str) {
+        if self.https {
+            ("__Host-signin", "Path=/; Secure")
+        } else {
+            ("signin", "Path=/callback")
+        }
+    }
+
+    /// The `Set-Cookie` value that binds the pending sign-in `state` to this browser, or with
+    /// `None`, that removes it.
+    fn set_cookie(&self, state: Option<&str>) -> String {
+        let (name, attributes) = self.cookie();
+        let max_age = match state {
+            Some(_) => PENDING_FOR.as_secs(),
+            None => 0,
+        };
+        let value = state.unwrap_or_default();
+        format!("{name}={value}; {attributes}; HttpOnly; SameSite=Lax; Max-Age={max_age}")
+    }
 }
 
 impl FromRef<App> for Users {
@@ -135,7 +159,7 @@ impl FromRef<App> for Users {
 }
 
 /// The app around a discovered `provider` (whose redirect URI is this app's `/callback`), and
-/// the routes with their guard. `https`: the app is served over HTTPS (its cookie is `Secure`).
+/// the routes with their guard. `https`: the app is served over HTTPS (see [`App::cookie`]).
 pub fn router(
     provider: Provider,
     provider_name: &'static str,
@@ -160,7 +184,7 @@ pub fn router(
 struct Page {
     status: StatusCode,
     body: String,
-    clear_cookie: bool,
+    set_cookie: Option<String>,
 }
 
 impl Page {
@@ -181,7 +205,7 @@ code,pre{{word-break:break-all;white-space:pre-wrap}}</style>
         Self {
             status,
             body,
-            clear_cookie: false,
+            set_cookie: None,
         }
     }
 
@@ -206,11 +230,8 @@ code,pre{{word-break:break-all;white-space:pre-wrap}}</style>
 impl IntoResponse for Page {
     fn into_response(self) -> Response {
         let mut response = (self.status, Html(self.body)).into_response();
-        if self.clear_cookie {
-            let cookie = format!("{COOKIE}=; Path=/callback; HttpOnly; SameSite=Lax; Max-Age=0");
-            if let Ok(cookie) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, cookie);
-            }
+        if let Some(Ok(cookie)) = self.set_cookie.as_deref().map(HeaderValue::from_str) {
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
         }
         response
             .headers_mut()
@@ -249,12 +270,7 @@ async fn login(State(app): State<App>) -> Response {
         Ok(authorization) => authorization,
         Err(error) => return Page::refused(&error).into_response(),
     };
-    let secure = if app.https { "; Secure" } else { "" };
-    let cookie = format!(
-        "{COOKIE}={}; Path=/callback; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        authorization.pending.state(),
-        PENDING_FOR.as_secs()
-    );
+    let cookie = app.set_cookie(Some(authorization.pending.state()));
     if let Err(page) = app.pending.insert(authorization.pending) {
         return page.into_response();
     }
@@ -278,15 +294,15 @@ async fn login(State(app): State<App>) -> Response {
     }
 }
 
-/// The `signin` cookie's value, if the request carries one.
-fn pending_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The value of the cookie `name`, if the request carries one.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-        .filter(|state| !state.is_empty())
+        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
+        .filter(|value| !value.is_empty())
 }
 
 /// Second leg: the provider sent the browser back with a code, or with an error. The pending
@@ -299,7 +315,7 @@ async fn callback(
     Query(query): Query<HashMap<String, String>>,
 ) -> Page {
     let mut page = finish(&app, &tokens, &headers, &query).await;
-    page.clear_cookie = true;
+    page.set_cookie = Some(app.set_cookie(None));
     page
 }
 
@@ -309,13 +325,19 @@ async fn finish(
     headers: &HeaderMap,
     query: &HashMap<String, String>,
 ) -> Page {
-    let Some(pending) = pending_cookie(headers).and_then(|state| app.pending.take(state)) else {
+    let Some(pending) = cookie(headers, app.cookie().0).and_then(|state| app.pending.take(state))
+    else {
         return Page::error(
             StatusCode::BAD_REQUEST,
             "This sign-in was not started in this browser, was already used, or has expired.",
         );
     };
     if let Some(error) = query.get("error") {
+        // Believed (and shown) only with this sign-in's state: else it is anyone's link.
+        let state = query.get("state").map_or("", String::as_str);
+        if let Err(refused) = pending.check_state(state) {
+            return Page::refused(&refused);
+        }
         return Page::error(
             StatusCode::UNAUTHORIZED,
             &format!("The provider did not sign you in ({error})."),

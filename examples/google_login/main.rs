@@ -54,7 +54,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 .await?;
             (google, "Google", None)
         }
-        _ => offline(&redirect_uri).await?,
+        (Err(env::VarError::NotPresent), Err(env::VarError::NotPresent)) => {
+            offline(&redirect_uri).await?
+        }
+        // One of the two alone is a mistake, not a wish to run offline.
+        _ => return Err("set both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET (or neither)".into()),
     };
 
     let app = app::router(provider, name, &secret, public_url.starts_with("https://"))?;

@@ -117,7 +117,7 @@ struct Cooldown {
 #[derive(Deserialize)]
 struct Discovery {
     issuer: String,
-    jwks_uri: String,
+    jwks_uri: Option<String>,
     authorization_endpoint: Option<String>,
     token_endpoint: Option<String>,
 }
@@ -308,7 +308,8 @@ impl IssuerBuilder {
     }
 
     /// Fetches the discovery document (`{issuer}/.well-known/openid-configuration`), checks
-    /// that it names this issuer, fetches its key set, and starts the background refresh.
+    /// that it names this issuer, fetches its key set, and starts the background refresh. A
+    /// document without `jwks_uri` is [`IssuerError::MissingEndpoint`].
     pub async fn discover(self) -> Result<Issuer, IssuerError> {
         let Self {
             issuer,
@@ -345,7 +346,12 @@ impl IssuerBuilder {
             });
         }
         let inner = Arc::new(Inner {
-            jwks_uri: checked_url(&document.jwks_uri)?,
+            jwks_uri: checked_url(
+                document
+                    .jwks_uri
+                    .as_deref()
+                    .ok_or(IssuerError::MissingEndpoint { field: "jwks_uri" })?,
+            )?,
             endpoints: Endpoints {
                 authorization: optional_url(document.authorization_endpoint)?,
                 token: optional_url(document.token_endpoint)?,

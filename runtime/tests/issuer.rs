@@ -539,6 +539,22 @@ async fn the_discovery_document_must_name_this_issuer() {
 }
 
 #[tokio::test]
+async fn a_discovery_document_without_a_key_set_is_a_clear_error() {
+    let provider = provider().await;
+    provider.omit_from_discovery("jwks_uri");
+    let err = discovery_error(&provider).await;
+    assert!(
+        matches!(err, IssuerError::MissingEndpoint { field: "jwks_uri" }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "the discovery document has no `jwks_uri`, which verifying the issuer's tokens needs"
+    );
+    assert_eq!(provider.requests().jwks, 0);
+}
+
+#[tokio::test]
 async fn redirects_are_not_followed() {
     let provider = provider().await;
     provider.fail_discovery(Some(Failure::Redirect(format!(

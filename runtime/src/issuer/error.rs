@@ -67,8 +67,9 @@ pub enum IssuerError {
         /// The `kid` that appears more than once.
         kid: String,
     },
-    /// The discovery document names no endpoint that sign-in needs (`token_endpoint`, or
-    /// `authorization_endpoint` for the redirect flow).
+    /// The discovery document names no endpoint that is needed: `jwks_uri` (the keys that
+    /// verify the issuer's tokens), or for sign-in `token_endpoint` or
+    /// `authorization_endpoint`.
     MissingEndpoint {
         /// The discovery document's field.
         field: &'static str,
@@ -111,9 +112,13 @@ impl fmt::Display for IssuerError {
                 write!(f, "the key set has more than one key with kid `{kid}`")
             }
             Self::MissingEndpoint { field } => {
+                let need = match *field {
+                    "jwks_uri" => "verifying the issuer's tokens",
+                    _ => "sign-in",
+                };
                 write!(
                     f,
-                    "the discovery document has no `{field}`, which sign-in needs"
+                    "the discovery document has no `{field}`, which {need} needs"
                 )
             }
             Self::NoUsableKeys { url } => write!(

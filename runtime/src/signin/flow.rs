@@ -40,13 +40,33 @@ impl PendingSignIn {
         &self.state
     }
 
+    /// Whether the callback's `state` is the one sent ([`AuthError::StateMismatch`] if not),
+    /// for a callback without a code: a provider's `error=access_denied` comes back with the
+    /// `state` too, and without it is anyone's link, not the provider's answer.
+    ///
+    /// ```
+    /// # extern crate jwt_router_runtime as jwt_router;
+    /// use jwt_router::{AuthError, PendingSignIn};
+    ///
+    /// /// The page for `/callback?error=..&state=..`.
+    /// fn declined(pending: &PendingSignIn, error: &str, state: &str) -> Result<String, AuthError> {
+    ///     pending.check_state(state)?;
+    ///     Ok(format!("The provider did not sign you in ({error})."))
+    /// }
+    /// ```
+    pub fn check_state(&self, state: &str) -> Result<(), AuthError> {
+        if same_secret(&self.state, state) {
+            Ok(())
+        } else {
+            Err(AuthError::StateMismatch)
+        }
+    }
+
     /// The exchange for the callback's `code`, once its `state` is the one sent
     /// ([`AuthError::StateMismatch`] otherwise). The exchange carries this sign-in's verifier,
     /// nonce and redirect URI.
     pub fn exchange<'a>(&'a self, code: &'a str, state: &str) -> Result<Exchange<'a>, AuthError> {
-        if !same_secret(&self.state, state) {
-            return Err(AuthError::StateMismatch);
-        }
+        self.check_state(state)?;
         Ok(Exchange::code(code)
             .redirect_uri(&self.redirect_uri)
             .code_verifier(&self.code_verifier)
@@ -141,6 +161,10 @@ mod tests {
         assert_eq!(query["code_challenge"], challenge(&pending.code_verifier));
         assert_eq!(query["code_challenge_method"], "S256");
         assert!(!auth.url.contains(&pending.code_verifier));
+        assert_eq!(pending.check_state(&pending.state), Ok(()));
+        for forged in ["forged", "", &pending.state[1..]] {
+            assert_eq!(pending.check_state(forged), Err(AuthError::StateMismatch));
+        }
         assert!(pending.exchange("code", &pending.state).is_ok());
         assert_eq!(
             pending.exchange("code", "forged").map(|_| ()),

@@ -1,8 +1,8 @@
 //! A fake OpenID Connect provider on `127.0.0.1`, for tests of code that verifies an issuer's
 //! tokens or signs users in: a discovery document, a JWKS of keys generated per run, ID tokens
 //! minted with any claims, authorization codes exchanged at a real token endpoint (client
-//! authentication and PKCE checked), an authorization endpoint that approves any email, a
-//! userinfo endpoint, key rotation, failures on demand, and every request recorded.
+//! authentication and PKCE checked), an authorization endpoint that approves any email (or
+//! answers `access_denied` when its form is cancelled), a userinfo endpoint, key rotation, failures on demand, and every request recorded.
 //!
 //! ```
 //! # extern crate jwt_router_runtime as jwt_router;
@@ -275,7 +275,8 @@ impl FakeProvider {
     }
 
     /// A code the token endpoint exchanges, once, for `id_token`; with `code_challenge` (PKCE
-    /// S256), only together with the verifier of that challenge.
+    /// S256), only together with the verifier of that challenge, and without, only with no
+    /// verifier.
     pub fn code(&self, id_token: impl Into<String>, code_challenge: Option<&str>) -> String {
         self.state.grant(Grant {
             id_token: id_token.into(),
@@ -464,7 +465,8 @@ async fn record(State(state): State<Arc<ProviderState>>, request: Request, next:
 }
 
 /// Approves any sign-in: with a `login_hint`, at once, as that (verified) email; without,
-/// after a form asks for one. Redirects back with a code and the `state`.
+/// after a form asks for one. Redirects back with a code and the `state`, or, when the form's
+/// Cancel is pressed (`deny`), with `error=access_denied` as a user declining consent would.
 async fn authorize(
     State(state): State<Arc<ProviderState>>,
     Query(query): Query<HashMap<String, String>>,
@@ -481,22 +483,27 @@ async fn authorize(
     if param("code_challenge_method").is_some_and(|method| method != "S256") {
         return (StatusCode::BAD_REQUEST, "only S256 challenges").into_response();
     }
-    let Some(email) = param("login_hint") else {
-        return Html(sign_in_form(&query)).into_response();
-    };
     let Ok(mut back) = url::Url::parse(redirect_uri) else {
         return (StatusCode::BAD_REQUEST, "redirect_uri is not a URL").into_response();
     };
-    let mut claims = state.email_claims(client_id, email, true);
-    if let Some(nonce) = param("nonce") {
-        claims["nonce"] = json!(nonce);
+    if param("deny").is_some() {
+        back.query_pairs_mut().append_pair("error", "access_denied");
+    } else {
+        // A form submitted by Cancel carries an empty `login_hint`: that is no email.
+        let Some(email) = param("login_hint").filter(|email| !email.is_empty()) else {
+            return Html(sign_in_form(&query)).into_response();
+        };
+        let mut claims = state.email_claims(client_id, email, true);
+        if let Some(nonce) = param("nonce") {
+            claims["nonce"] = json!(nonce);
+        }
+        let code = state.grant(Grant {
+            id_token: state.sign(&state.first_kid(), &claims),
+            code_challenge: param("code_challenge").map(str::to_owned),
+            redirect_uri: Some(redirect_uri.to_owned()),
+        });
+        back.query_pairs_mut().append_pair("code", &code);
     }
-    let code = state.grant(Grant {
-        id_token: state.sign(&state.first_kid(), &claims),
-        code_challenge: param("code_challenge").map(str::to_owned),
-        redirect_uri: Some(redirect_uri.to_owned()),
-    });
-    back.query_pairs_mut().append_pair("code", &code);
     if let Some(state) = param("state") {
         back.query_pairs_mut().append_pair("state", state);
     }
@@ -520,7 +527,7 @@ fn sign_in_form(query: &HashMap<String, String>) -> String {
 <h1>Fake OpenID Connect provider</h1>
 <form method="get" action="/authorize">{hidden}
 <label>Sign in as <input name="login_hint" type="email" required autofocus></label>
-<button>Continue</button></form>"#
+<button>Continue</button> <button name="deny" value="1" formnovalidate>Cancel</button></form>"#
     )
 }
 
@@ -559,9 +566,13 @@ async fn token(
         .redirect_uri
         .as_deref()
         .is_none_or(|uri| field("redirect_uri") == Some(uri));
-    let pkce_ok = grant.code_challenge.as_deref().is_none_or(|expected| {
-        field("code_verifier").is_some_and(|verifier| challenge(verifier) == expected)
-    });
+    // A verifier for a code issued without a challenge is refused too (RFC 9700 §2.1.1): else
+    // an authorization request stripped of its challenge would pass unnoticed.
+    let pkce_ok = match (grant.code_challenge.as_deref(), field("code_verifier")) {
+        (Some(expected), Some(verifier)) => challenge(verifier) == expected,
+        (None, None) => true,
+        _ => false,
+    };
     if !redirect_ok || !pkce_ok {
         return refusal(StatusCode::BAD_REQUEST, "invalid_grant");
     }
