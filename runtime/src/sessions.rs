@@ -139,8 +139,9 @@ struct Entries {
     spent: HashMap<String, u64>,
     tokens: HashMap<String, u64>,
     families: HashMap<String, u64>,
-    /// (table, sub) -> (before_us, until).
-    entities: HashMap<(String, String), (u64, u64)>,
+    /// table -> sub -> (before_us, until); nested so the per-request lookup borrows the
+    /// token's strings instead of building a key.
+    entities: HashMap<String, HashMap<String, (u64, u64)>>,
     /// Attempt windows: count, and when the window closes.
     attempts: HashMap<String, (u64, Instant)>,
 }
@@ -150,7 +151,7 @@ impl Entries {
         self.spent.len()
             + self.tokens.len()
             + self.families.len()
-            + self.entities.len()
+            + self.entities.values().map(HashMap::len).sum::<usize>()
             + self.attempts.len()
     }
 
@@ -158,7 +159,10 @@ impl Entries {
         self.spent.retain(|_, until| *until >= now);
         self.tokens.retain(|_, until| *until >= now);
         self.families.retain(|_, until| *until >= now);
-        self.entities.retain(|_, (_, until)| *until >= now);
+        self.entities.retain(|_, subs| {
+            subs.retain(|_, (_, until)| *until >= now);
+            !subs.is_empty()
+        });
         let now = Instant::now();
         self.attempts.retain(|_, (_, closes)| *closes > now);
     }
@@ -245,7 +249,9 @@ impl SessionStore for MemorySessions {
             } => {
                 let entry = entries
                     .entities
-                    .entry((table.to_owned(), sub.to_owned()))
+                    .entry(table.to_owned())
+                    .or_default()
+                    .entry(sub.to_owned())
                     .or_default();
                 entry.0 = entry.0.max(before_us);
                 extend(&mut entry.1, until);
@@ -264,7 +270,8 @@ impl SessionStore for MemorySessions {
                 .is_some_and(|family| entries.families.contains_key(family))
             || entries
                 .entities
-                .get(&(token.table.to_owned(), token.sub.to_owned()))
+                .get(token.table)
+                .and_then(|subs| subs.get(token.sub))
                 .is_some_and(|(before_us, _)| token.issued_us <= *before_us);
         Box::pin(std::future::ready(Ok(revoked)))
     }
