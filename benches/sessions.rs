@@ -4,55 +4,27 @@
 //! token on an authed route, through `oneshot` on a current-thread runtime.
 
 use std::hint::black_box;
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use criterion::{Criterion, criterion_group, criterion_main};
-use jwt_router::{GuardedRouter, JwtRoutes, MemorySessions, RedisSessions, SessionStore, authed};
+use jwt_router::{GuardedRouter, JwtRoutes, MemorySessions, SessionStore, authed};
 use tower::ServiceExt;
 
 mod common;
+#[path = "../tests/support/redis_server.rs"]
+#[allow(dead_code)]
+mod redis_server;
+
 use common::User;
+use redis_server::RedisServer;
 
 const SECRET: &str = "a benchmark secret of at least thirty-two bytes";
 
 #[authed(GET, "/x")]
 async fn guarded() -> &'static str {
     "x"
-}
-
-/// A `redis-server` on a free loopback port, killed on drop.
-struct RedisServer(Child, u16);
-
-impl RedisServer {
-    fn start() -> Self {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server (apt-get install redis-server)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server never listened");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self(child, port)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn app(store: Option<impl SessionStore>) -> (GuardedRouter<()>, String) {
@@ -82,13 +54,8 @@ fn sessions(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let redis = RedisServer::start();
-    let url = format!("redis://127.0.0.1:{}", redis.1);
-    let redis_store = || {
-        runtime
-            .block_on(RedisSessions::connect(&url))
-            .expect("connects")
-    };
+    let redis = RedisServer::start().expect("redis-server (apt-get install redis-server)");
+    let redis_store = || runtime.block_on(redis.store());
     let cached = redis_store().cache_not_revoked(Duration::from_secs(1));
     let cases = [
         ("guard, no session store", app(None::<MemorySessions>)),
