@@ -26,11 +26,7 @@ fn presented<'a>(jti: Option<&'a str>, family: Option<&'a str>, issued_us: u64) 
 
 /// What every store must do, checked against `store`.
 async fn conforms(store: &impl SessionStore, tag: &str) {
-    let far = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-        + 60;
+    let far = in_a_minute();
     let (a, b, f, g) = (
         format!("{tag}-a"),
         format!("{tag}-b"),
@@ -110,7 +106,7 @@ async fn the_redis_store_keeps_the_memory_stores_semantics() {
     conforms(&MemorySessions::new(), "m").await;
     // "Log out everywhere" only widens: an earlier instant doesn't shorten it.
     let store = server.store().await;
-    let far = jwt_router_now() + 60;
+    let far = in_a_minute();
     for before_us in [2_000, 1_000] {
         let everywhere = Revocation::Entity {
             table: "users",
@@ -125,11 +121,13 @@ async fn the_redis_store_keeps_the_memory_stores_semantics() {
     assert!(!revoked(2_001).await.expect("answers"));
 }
 
-fn jwt_router_now() -> u64 {
+/// A minute from now, in seconds since the Unix epoch: an expiry that outlives each test.
+fn in_a_minute() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs()
+        + 60
 }
 
 #[tokio::test]
@@ -138,7 +136,7 @@ async fn of_concurrent_spends_through_redis_exactly_one_wins() {
         return;
     };
     let store = server.store().await;
-    let until = jwt_router_now() + 60;
+    let until = in_a_minute();
     let mut racers = tokio::task::JoinSet::new();
     for _ in 0..32 {
         let store = store.clone();

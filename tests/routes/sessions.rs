@@ -194,6 +194,22 @@ fn claims_of(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("JSON")
 }
 
+/// The two tokens `/renew` mints for the caller of `access`: `update_token`'s and
+/// `create_token`'s.
+async fn renewed(app: &GuardedRouter<Db>, access: &str) -> Vec<String> {
+    let reply = post(app, "/renew", Some(access)).await;
+    let tokens = reply.body.as_str().expect("tokens");
+    tokens.split(' ').map(str::to_owned).collect()
+}
+
+/// Now, in seconds since the Unix epoch, for tokens forged here.
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
 pub(crate) fn refused(reply: &Reply) -> (StatusCode, &str) {
     (reply.status, reply.error_code())
 }
@@ -298,10 +314,7 @@ async fn of_concurrent_refreshes_of_one_token_exactly_one_wins() {
 #[tokio::test]
 async fn refresh_expiry_is_exact_and_forged_refresh_tokens_fail() {
     let (app, _) = app();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
+    let now = now();
     let forge = |exp: u64, secret: &str| {
         let claims = json!({
             "sub": "1", "table_name": "users", "iat": now - 10, "exp": exp,
@@ -345,14 +358,7 @@ async fn logout_revokes_the_token_and_its_refresh_token_not_other_sessions() {
     let (app, _) = app();
     let (access, refresh) = pair(&app, 1).await;
     let (other, _) = pair(&app, 1).await;
-    let renewed = post(&app, "/renew", Some(&access)).await;
-    let renewed: Vec<String> = renewed
-        .body
-        .as_str()
-        .expect("tokens")
-        .split(' ')
-        .map(str::to_owned)
-        .collect();
+    let renewed = renewed(&app, &access).await;
     for token in &renewed {
         assert_eq!(get(&app, "/me", Some(token)).await.body, "ada");
     }
@@ -375,10 +381,7 @@ async fn logout_everywhere_cuts_off_every_earlier_token_of_the_entity_only() {
     let plain = post(&app, "/plain-login/1", None).await;
     let plain = plain.body.as_str().expect("token").to_owned();
     // A token minted before sessions existed: no jti, no family, a whole-second iat.
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
+    let now = now();
     let legacy = jsonwebtoken::encode(
         &Header::default(),
         &json!({ "sub": "1", "table_name": "users", "iat": now, "exp": now + 60 }),
@@ -483,14 +486,7 @@ async fn a_fresh_route_takes_only_a_token_minted_by_a_login() {
 
     let refreshed = refreshed(&app, &refresh).await;
     let refreshed = refreshed.body["token"].as_str().expect("token").to_owned();
-    let renewed = post(&app, "/renew", Some(&access)).await;
-    let renewed: Vec<String> = renewed
-        .body
-        .as_str()
-        .expect("tokens")
-        .split(' ')
-        .map(str::to_owned)
-        .collect();
+    let renewed = renewed(&app, &access).await;
     for token in [&refreshed, &renewed[0], &renewed[1]] {
         // Still a valid token elsewhere.
         assert_eq!(get(&app, "/me", Some(token)).await.body, "ada");
