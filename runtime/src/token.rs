@@ -131,6 +131,31 @@ impl Claims {
         self.lookup
     }
 
+    /// Claims of the entity `table_name`/`sub`, issued at `iat`, expiring at `exp`, and
+    /// nothing else: what every constructor starts from.
+    fn bare(sub: String, table_name: &str, iat: u64, exp: u64) -> Self {
+        Self {
+            sub,
+            table_name: table_name.to_owned(),
+            iat,
+            exp,
+            nbf: None,
+            jti: None,
+            iss: None,
+            aud: None,
+            roles: None,
+            scope: None,
+            fam: None,
+            refresh: false,
+            fresh: false,
+            csrf: None,
+            iat_us: None,
+            raw: Arc::from(""),
+            lookup: None,
+            external: false,
+        }
+    }
+
     /// The claims of an external issuer's token, for the entity of `table`, found by `sub`
     /// (its id, or the value of the `lookup` claim).
     #[cfg(feature = "oidc")]
@@ -141,10 +166,6 @@ impl Claims {
         lookup: Option<&'static str>,
     ) -> Self {
         Self {
-            sub,
-            table_name: table.to_owned(),
-            iat: issued.iat.unwrap_or(0),
-            exp: issued.exp,
             nbf: issued.nbf,
             jti: issued
                 .raw
@@ -153,18 +174,13 @@ impl Claims {
                 .map(str::to_owned),
             iss: Some(issued.iss),
             aud: Some(Audience::Many(issued.aud)),
-            // Never taken from another issuer's token: a provider's `roles` would otherwise
-            // grant roles on our routes. Routes that declare roles refuse issuer tokens.
-            roles: None,
-            scope: None,
-            fam: None,
-            refresh: false,
-            fresh: false,
-            csrf: None,
-            iat_us: None,
+            // `roles` and `scope` are never taken from another issuer's token: a provider's
+            // `roles` would otherwise grant roles on our routes. Routes that declare roles
+            // refuse issuer tokens.
             raw: Arc::from(Value::Object(issued.raw).to_string()),
             lookup,
             external: true,
+            ..Self::bare(sub, table, issued.iat.unwrap_or(0), issued.exp)
         }
     }
 
@@ -341,14 +357,10 @@ impl TokenKeys {
         } else {
             self.expire
         };
+        let exp = kind
+            .exp
+            .unwrap_or_else(|| iat.saturating_add(lifetime.as_secs()));
         let claims = Claims {
-            sub,
-            table_name: table_name.to_owned(),
-            iat,
-            exp: kind
-                .exp
-                .unwrap_or_else(|| iat.saturating_add(lifetime.as_secs())),
-            nbf: None,
             // 128 bits: unguessable, unique in practice.
             jti: Some(random_base64url::<16>()?),
             iss: self.issuer.clone(),
@@ -360,9 +372,7 @@ impl TokenKeys {
             fresh: kind.fresh,
             csrf: kind.csrf,
             iat_us: Some(iat_us),
-            raw: Arc::from(""),
-            lookup: None,
-            external: false,
+            ..Claims::bare(sub, table_name, iat, exp)
         };
         let json = if custom.is_empty() {
             serde_json::to_vec(&claims)
@@ -704,24 +714,8 @@ mod tests {
 
     fn claims(iat: u64, exp: u64, nbf: Option<u64>) -> Claims {
         Claims {
-            sub: "1".into(),
-            table_name: "users".into(),
-            iat,
-            exp,
             nbf,
-            jti: None,
-            iss: None,
-            aud: None,
-            roles: None,
-            scope: None,
-            fam: None,
-            refresh: false,
-            fresh: false,
-            csrf: None,
-            iat_us: None,
-            raw: Arc::from(""),
-            lookup: None,
-            external: false,
+            ..Claims::bare("1".into(), "users", iat, exp)
         }
     }
 
