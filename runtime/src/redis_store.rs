@@ -186,6 +186,13 @@ impl fmt::Debug for RedisSessions {
     }
 }
 
+/// `EVAL script 1 key`: one of this store's scripts on its one key; arguments follow.
+fn eval(script: &str, key: &str) -> redis::Cmd {
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(script).arg(1).arg(key);
+    cmd
+}
+
 /// An expiry Redis accepts: in the future, or the key would never be written.
 fn expire_at(until: u64) -> u64 {
     until.max(now() + 1)
@@ -228,10 +235,7 @@ impl SessionStore for RedisSessions {
         }
         let mut connection = self.connection.clone();
         Box::pin(async move {
-            redis::cmd("EVAL")
-                .arg(REVOKE)
-                .arg(1)
-                .arg(&key)
+            eval(REVOKE, &key)
                 .arg(value)
                 .arg(expire_at(until))
                 .exec_async(&mut connection)
@@ -274,10 +278,7 @@ impl SessionStore for RedisSessions {
         let mut connection = self.connection.clone();
         Box::pin(async move {
             let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-            let (count, left): (u64, u64) = redis::cmd("EVAL")
-                .arg(ATTEMPT)
-                .arg(1)
-                .arg(&key)
+            let (count, left): (u64, u64) = eval(ATTEMPT, &key)
                 .arg(window_ms)
                 .query_async(&mut connection)
                 .await
@@ -293,10 +294,7 @@ impl SessionStore for RedisSessions {
         let key = self.key("attempts", &[key]);
         let mut connection = self.connection.clone();
         Box::pin(async move {
-            redis::cmd("EVAL")
-                .arg(FORGIVE)
-                .arg(1)
-                .arg(&key)
+            eval(FORGIVE, &key)
                 .exec_async(&mut connection)
                 .await
                 .map_err(StoreError::new)
