@@ -212,30 +212,43 @@ where
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let ctx = Arc::clone(&self.ctx);
         let state = match admit(&self.ctx, self.hand_added, &mut req) {
-            Ok(()) => match (&ctx.settings.sessions, req.extensions().get::<Claims>()) {
-                // With sessions, one store question before the route runs. The inner service
-                // that is ready goes with the request; a clone stays for the next one.
-                (Some(_), Some(claims)) => {
-                    let claims = claims.clone();
-                    let checking = Arc::clone(&ctx);
-                    let ready = self.inner.clone();
-                    State::Checking {
-                        check: Box::pin(
-                            async move { checking.settings.check_revoked(&claims).await },
-                        ),
-                        inner: Some(std::mem::replace(&mut self.inner, ready)),
-                        req: Some(req),
-                        ctx,
+            // With sessions, an authed request asks the store one question before the route
+            // runs: its claims go to the check and come back into the request, and the inner
+            // service that is ready goes with it (a clone stays for the next one).
+            Ok(()) => match ctx.settings.sessions {
+                Some(_) => match req.extensions_mut().remove::<Claims>() {
+                    Some(claims) => {
+                        let checking = Arc::clone(&ctx);
+                        let ready = self.inner.clone();
+                        State::Checking {
+                            check: Box::pin(async move {
+                                checking.settings.check_revoked(&claims).await?;
+                                Ok(claims)
+                            }),
+                            inner: Some(std::mem::replace(&mut self.inner, ready)),
+                            req: Some(req),
+                            ctx,
+                        }
                     }
-                }
-                _ => State::Admitted {
-                    inner: self.inner.call(req),
-                    ctx,
+                    None => admitted(&mut self.inner, req, ctx),
                 },
+                None => admitted(&mut self.inner, req, ctx),
             },
             Err(err) => refused(&ctx, &err),
         };
         GuardFuture { state }
+    }
+}
+
+/// The request handed to the route.
+fn admitted<I: Service<Request<B>>, B>(
+    inner: &mut I,
+    req: Request<B>,
+    ctx: Arc<Context>,
+) -> State<I, B> {
+    State::Admitted {
+        inner: inner.call(req),
+        ctx,
     }
 }
 
@@ -247,8 +260,8 @@ fn refused<I: Service<Request<B>>, B>(ctx: &Context, err: &AuthError) -> State<I
     }
 }
 
-/// A revocation check in flight.
-type Check = Pin<Box<dyn Future<Output = Result<(), AuthError>> + Send>>;
+/// A revocation check in flight; it hands the claims back.
+type Check = Pin<Box<dyn Future<Output = Result<Claims, AuthError>> + Send>>;
 
 pin_project! {
     /// The answer of a [`Guard`]: the route's, or the refusal.
@@ -297,10 +310,10 @@ where
                 } => {
                     let checked = std::task::ready!(check.as_mut().poll(cx));
                     match (checked, inner.take(), req.take()) {
-                        (Ok(()), Some(mut inner), Some(req)) => State::Admitted {
-                            inner: inner.call(req),
-                            ctx: Arc::clone(ctx),
-                        },
+                        (Ok(claims), Some(mut inner), Some(mut req)) => {
+                            req.extensions_mut().insert(claims);
+                            admitted(&mut inner, req, Arc::clone(ctx))
+                        }
                         (Err(err), _, _) => refused(ctx, &err),
                         _ => panic!("GuardFuture polled after it completed"),
                     }
