@@ -169,7 +169,7 @@ impl Entries {
 }
 
 impl MemorySessions {
-    /// A store of at most one million entries (roughly 100 MB at its fullest).
+    /// A store of at most one million entries.
     pub fn new() -> Self {
         Self::with_capacity(1_000_000)
     }
