@@ -137,28 +137,21 @@ impl Context {
     ) -> Result<Claims, AuthError> {
         let settings = &self.settings;
         let max_bytes = settings.keys.max_token_bytes;
-        let token = match request_token(headers, query, settings.query_token, max_bytes) {
-            Ok(token) => token,
+        match request_token(headers, query, settings.query_token, max_bytes) {
+            Ok(token) => settings.verify(&token),
             #[cfg(feature = "cookies")]
-            Err(AuthError::MissingToken) if settings.cookies.is_some() => {
-                return self.verified_cookie(method, headers);
-            }
-            Err(err) => return Err(err),
-        };
-        settings.verify(&token)
-    }
-
-    #[cfg(feature = "cookies")]
-    fn verified_cookie(&self, method: &Method, headers: &HeaderMap) -> Result<Claims, AuthError> {
-        let settings = &self.settings;
-        let Some(cookies) = &settings.cookies else {
-            return Err(AuthError::MissingToken);
-        };
-        let token = cookies
-            .access_token(headers, settings.keys.max_token_bytes)?
-            .ok_or(AuthError::MissingToken)?;
-        let claims = settings.verify(token)?;
-        cookies.check_csrf(method, headers, &claims)?;
-        Ok(claims)
+            Err(AuthError::MissingToken) => match &settings.cookies {
+                Some(cookies) => {
+                    let token = cookies
+                        .access_token(headers, max_bytes)?
+                        .ok_or(AuthError::MissingToken)?;
+                    let claims = settings.verify(token)?;
+                    cookies.check_csrf(method, headers, &claims)?;
+                    Ok(claims)
+                }
+                None => Err(AuthError::MissingToken),
+            },
+            Err(err) => Err(err),
+        }
     }
 }
