@@ -253,7 +253,7 @@ fn route_items(private: &TokenStream, declaration: &Declaration, route: &Route) 
     };
     // Spanned on the path: a duplicate (E0428) points at both declarations' paths.
     let unique = format_ident!(
-        "__jwt_router_route_{}_{}_{}",
+        "__jwt_router_{}_route_{}{}",
         class,
         route.method.as_str(),
         route_path::mangle(&path.value()),
@@ -382,7 +382,7 @@ mod tests {
             items(tokens),
             [
                 "fn home",
-                "const __jwt_router_route_root_GET__2fa_5fb_2f_7bid_7d",
+                "const __jwt_router_root_route_GET__a_ub___oid_c",
                 "static __JWT_ROUTER_ROUTE_home",
             ]
         );
@@ -412,7 +412,7 @@ mod tests {
                 "fn me",
                 "const _",
                 "const _",
-                "const __jwt_router_route_api_GET__2fme",
+                "const __jwt_router_api_route_GET__me",
                 "static __JWT_ROUTER_ROUTE_me",
             ]
         );

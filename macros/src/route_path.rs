@@ -41,15 +41,24 @@ pub(crate) fn check(lit: &LitStr) -> syn::Result<()> {
     })
 }
 
-/// An identifier fragment naming `path` injectively: ASCII letters and digits are kept, every
-/// other byte (`_` too) becomes `_` and two lowercase hex digits.
+/// An identifier fragment naming `path` injectively and readably, so that E0428 on a route
+/// declared twice reads as the route (`/api/{id}` is `__api___oid_c`): ASCII letters and digits
+/// are kept, `/` is `__`, and every other byte is `_` and a letter (`_u`nderscore, `_o`pen and
+/// `_c`lose brace, `_s`tar, `_h`yphen, `_d`ot) or `_x` and two hex digits. Each escape starts
+/// with `_` and its second character says how long it is, so no two paths give one fragment.
 pub(crate) fn mangle(path: &str) -> String {
     let mut out = String::with_capacity(path.len() * 2);
     for byte in path.bytes() {
-        if byte.is_ascii_alphanumeric() {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("_{byte:02x}"));
+        match byte {
+            b'/' => out.push_str("__"),
+            b'_' => out.push_str("_u"),
+            b'{' => out.push_str("_o"),
+            b'}' => out.push_str("_c"),
+            b'*' => out.push_str("_s"),
+            b'-' => out.push_str("_h"),
+            b'.' => out.push_str("_d"),
+            _ if byte.is_ascii_alphanumeric() => out.push(char::from(byte)),
+            _ => out.push_str(&format!("_x{byte:02x}")),
         }
     }
     out
@@ -663,10 +672,12 @@ mod tests {
     }
 
     #[test]
-    fn mangling_keeps_alphanumerics_and_hex_encodes_the_rest() {
-        assert_eq!(mangle("/books/{id}"), "_2fbooks_2f_7bid_7d");
-        assert_eq!(mangle("/a_b"), "_2fa_5fb");
-        assert_eq!(mangle("/\u{e9}"), "_2f_c3_a9");
+    fn mangling_keeps_alphanumerics_and_spells_out_the_rest() {
+        assert_eq!(mangle("/api/v1/users/me"), "__api__v1__users__me");
+        assert_eq!(mangle("/books/{id}"), "__books___oid_c");
+        assert_eq!(mangle("/f/{*rest}"), "__f___o_srest_c");
+        assert_eq!(mangle("/a_b-c.d"), "__a_ub_hc_dd");
+        assert_eq!(mangle("/\u{e9}~"), "___xc3_xa9_x7e");
     }
 
     #[test]
@@ -682,6 +693,16 @@ mod tests {
             "/A_b",
             "/a{b}",
             "/a_7bb_7d",
+            "/a//b",
+            "/a/_b",
+            "/a_ub",
+            "/a/ub",
+            "/a_x5fb",
+            "/a/{b}",
+            "/a/_ob_c",
+            "/a%2Fb",
+            "/a~b",
+            "/a_x7eb",
         ];
         let mut seen = std::collections::HashMap::new();
         for path in paths {
