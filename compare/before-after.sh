@@ -1,38 +1,44 @@
 #!/usr/bin/env bash
-# The in-process and loopback tables for jwt-router at an earlier commit and at this working
-# tree, the two binaries run alternately ROUNDS times in one session so both columns share the
-# machine's moments. Peers and the sweep are left out (`--no-default-features`).
-#   compare/before-after.sh 694c070 [ROUNDS]
+# The in-process and loopback tables for jwt-router at two commits (AFTER: HEAD), the two
+# binaries run alternately ROUNDS times in one session so both columns share the machine's
+# moments. Each commit is checked out apart (a git worktree) and gets this tree's compare/, built
+# against its own library; peers and the sweep are left out (`--no-default-features`).
+#   compare/before-after.sh 694c070 [AFTER [ROUNDS]]
 set -euo pipefail
-rev=${1:?usage: compare/before-after.sh <commit> [rounds]}
-rounds=${2:-7}
+before=${1:?usage: compare/before-after.sh <before commit> [after commit [rounds]]}
+after=${2:-HEAD}
+rounds=${3:-7}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 cleanup() {
-    git -C "$root" worktree remove --force "$work/before" >/dev/null 2>&1 || true
+    for side in before after; do
+        git -C "$root" worktree remove --force "$work/$side" >/dev/null 2>&1 || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-git -C "$root" worktree add --quiet --detach "$work/before" "$rev"
-# The old commit gets this comparison program, built against its own library.
-tar -C "$root" --exclude=compare/target -cf - compare | tar -C "$work/before" -xf -
+# Builds are kept under compare/target, so a second run rebuilds only what changed.
 for side in before after; do
-    dir=$root
-    [ "$side" = before ] && dir=$work/before
-    echo "building $side..." >&2
+    rev=$before
+    [ "$side" = after ] && rev=$after
+    git -C "$root" worktree add --quiet --detach "$work/$side" "$rev"
+    rm -rf "$work/$side/compare"
+    tar -C "$root" --exclude=compare/target -cf - compare | tar -C "$work/$side" -xf -
+    echo "building $side ($rev)..." >&2
     cargo build --quiet --release --no-default-features \
-        --manifest-path "$dir/compare/Cargo.toml" --target-dir "$work/target-$side"
-    cp "$work/target-$side/release/jwt-router-compare" "$work/$side"
+        --manifest-path "$work/$side/compare/Cargo.toml" \
+        --target-dir "$root/compare/target/before-after-$side"
+    cp "$root/compare/target/before-after-$side/release/jwt-router-compare" "$work/bin-$side"
 done
 for round in $(seq 1 "$rounds"); do
     for side in before after; do
-        "$work/$side" inproc loopback --rounds 1 --seconds 1 --tsv | sed "s/^/$side\t$round\t/" >> "$work/tsv"
+        "$work/bin-$side" inproc loopback --rounds 1 --seconds 1 --tsv | sed "s/^/$side\t$round\t/" >> "$work/tsv"
     done
     echo "round $round of $rounds done" >&2
 done
 
-python3 - "$work/tsv" "$rev" "$(git -C "$root" rev-parse --short HEAD)" <<'EOF'
+python3 - "$work/tsv" "$before" "$after" <<'EOF'
 import collections, statistics, sys
 figures = collections.defaultdict(dict)  # (side, table, case) -> {round: value}
 for line in open(sys.argv[1]):
@@ -44,7 +50,7 @@ def column(side, table, case):
     ratios = [own[r] / ref[r] for r in own if r in ref]
     return statistics.median(own.values()), statistics.median(ratios) if ratios else float("nan")
 for table, unit in (("in-process", "ns/request"), ("loopback", "requests/s")):
-    print(f"\n## {table}: {sys.argv[2]} (before) and {sys.argv[3]} plus working tree (after)\n")
+    print(f"\n## {table}: {sys.argv[2]} (before) and {sys.argv[3]} (after), alternating\n")
     print(f"| case | before {unit} | × no auth | after {unit} | × no auth | allocations before → after |")
     print("|---|---:|---:|---:|---:|---:|")
     cases = [c for (s, t, c) in figures if s == "after" and t == table]

@@ -57,14 +57,23 @@ pub fn now() -> u64 {
 
 /// jwt-router with this module's three routes, and a token it minted.
 pub fn jwt_router() -> (GuardedRouter<()>, String) {
-    let jwt = JwtRoutes::<()>::builder()
+    let jwt = jwt_router_builder().build().expect("valid configuration");
+    let token = jwt.create_token::<User>(&1).expect("signs");
+    (jwt.router(()), token)
+}
+
+fn jwt_router_builder() -> jwt_router::JwtRoutesBuilder<()> {
+    JwtRoutes::<()>::builder()
         .secret(SECRET)
         .entity::<User>()
         .module(module_path!())
-        .build()
-        .expect("valid configuration");
-    let token = jwt.create_token::<User>(&1).expect("signs");
-    (jwt.router(()), token)
+}
+
+/// jwt-router as above, remembering up to 10,000 verified tokens.
+#[cfg(feature = "verified-cache")]
+pub fn jwt_router_cached() -> GuardedRouter<()> {
+    let jwt = jwt_router_builder().verified_cache(10_000).build();
+    jwt.expect("valid configuration").router(())
 }
 
 /// A jwt-router token for `users` 1 that expired ten seconds ago.

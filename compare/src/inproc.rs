@@ -71,6 +71,14 @@ pub fn run(options: &Options) {
             ok,
         ),
         Case::new("jwt-router, valid token", guarded(), "/x", Some(&token), ok),
+        #[cfg(feature = "verified-cache")]
+        Case::new(
+            "jwt-router, valid token, verified cache",
+            App::Guarded(apps::jwt_router_cached()),
+            "/x",
+            Some(&token),
+            ok,
+        ),
         Case::new(
             "jwt-router, valid token + entity",
             guarded(),

@@ -58,6 +58,13 @@ pub fn run(options: &Options) {
             "/x",
             Some(token.clone()),
         ),
+        #[cfg(feature = "verified-cache")]
+        (
+            "jwt-router, valid token, verified cache",
+            App::Guarded(apps::jwt_router_cached()),
+            "/x",
+            Some(token.clone()),
+        ),
         (
             "jwt-router, public route, no token",
             App::Guarded(jwt),

@@ -18,6 +18,7 @@ use crate::keys::Key;
 use crate::sessions::SessionStore;
 use crate::table::{self, Method, Policy};
 use crate::token::{Rules, TokenKeys};
+use crate::verified::Verified;
 
 const DEFAULT_EXPIRE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 const DEFAULT_MAX_TOKEN_BYTES: usize = 4096;
@@ -38,6 +39,8 @@ pub struct JwtRoutesBuilder<S> {
     leeway: Duration,
     max_token_bytes: usize,
     query_token: bool,
+    /// How many verified access tokens to remember; 0: none.
+    verified_cache: usize,
     /// Serve the key set's public half at `/.well-known/jwks.json`.
     jwks_route: bool,
     #[cfg(feature = "oidc")]
@@ -202,6 +205,30 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
         self
     }
 
+    /// Remembers up to `capacity` access tokens of ours that passed verification, by their
+    /// exact bytes, so a client's next requests with the same token skip the signature check
+    /// and the claims' parse (BENCHMARKS.md measures what it saves). Off (0) by default.
+    ///
+    /// What still runs on every request: the time checks (a cached token expires on time),
+    /// and everything after verification: the route's entity, roles, scopes and freshness,
+    /// and the session store's revocation check. A token with other bytes (forged, altered)
+    /// is verified in full and never stored; tokens of external issuers are not cached, since
+    /// their key sets change at runtime. Each entry holds the token and its claims (about
+    /// twice the token's length); the least useful are dropped when it is full.
+    ///
+    /// ```
+    /// # use jwt_router::JwtRoutes;
+    /// let jwt = JwtRoutes::<()>::builder()
+    ///     .secret("a secret of at least thirty-two bytes!")
+    ///     .verified_cache(10_000)
+    ///     .build()?;
+    /// # Ok::<(), jwt_router::ConfigError>(())
+    /// ```
+    pub fn verified_cache(mut self, capacity: usize) -> Self {
+        self.verified_cache = capacity;
+        self
+    }
+
     /// Also accept the token in the `auth` query parameter (`/video?auth=<token>`), for clients
     /// that cannot set headers. Off by default: URLs end up in logs and browser history.
     pub fn query_token(mut self, enabled: bool) -> Self {
@@ -336,6 +363,7 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
         let settings = Settings {
             keys,
             query_token: self.query_token,
+            verified: (self.verified_cache > 0).then(|| Verified::new(self.verified_cache)),
             jwks_route: self.jwks_route,
             #[cfg(feature = "oidc")]
             issuers: self.issuers,
@@ -365,6 +393,7 @@ impl<S> JwtRoutesBuilder<S> {
             leeway: Duration::ZERO,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             query_token: false,
+            verified_cache: 0,
             jwks_route: false,
             #[cfg(feature = "oidc")]
             issuers: Vec::new(),
@@ -389,6 +418,7 @@ impl<S> fmt::Debug for JwtRoutesBuilder<S> {
             .field("leeway", &self.leeway)
             .field("max_token_bytes", &self.max_token_bytes)
             .field("query_token", &self.query_token)
+            .field("verified_cache", &self.verified_cache)
             .field("modules", &self.modules)
             .field(
                 "entities",

@@ -12,7 +12,8 @@ use crate::entity::Entities;
 use crate::error::{AuthError, Responder};
 use crate::guard::Policies;
 use crate::sessions::{Presented, SessionStore, store_failed};
-use crate::token::{Claims, TokenKeys};
+use crate::token::{Claims, TokenKeys, check_times, now};
+use crate::verified::Verified;
 
 /// What the guard decides with, fixed by `build`: shared by a `JwtRoutes` and every router
 /// it makes, so none of it is copied per router or per request.
@@ -26,6 +27,9 @@ pub(crate) struct Settings {
     pub(crate) issuers: Vec<crate::external::ExternalIssuer>,
     pub(crate) policies: Policies,
     pub(crate) responder: Responder,
+    /// Access tokens verified before, by their bytes (`verified_cache`); `None`: every token
+    /// is verified in full.
+    pub(crate) verified: Option<Verified>,
     /// Where refresh families and revocations live; `None`: stateless tokens.
     pub(crate) sessions: Option<Arc<dyn SessionStore>>,
     /// The session cookie, when browsers may send the token that way.
@@ -35,19 +39,27 @@ pub(crate) struct Settings {
 
 impl Settings {
     /// Verifies an access token of ours or, when its key is not one of ours, of an external
-    /// issuer. Refresh tokens are refused: they only buy a new pair.
+    /// issuer. Refresh tokens are refused: they only buy a new pair. With the verified-token
+    /// cache, a token of ours seen before is taken from it, its times checked again.
     pub(crate) fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        let claims = match self.keys.verify(token) {
+        if let Some(claims) = self.verified.as_ref().and_then(|cache| cache.get(token)) {
+            check_times(&claims, now(), self.keys.leeway)?;
+            return Ok(claims);
+        }
+        let (claims, ours) = match self.keys.verify(token) {
             #[cfg(feature = "oidc")]
             Err(AuthError::UnknownKey) if !self.issuers.is_empty() => {
-                crate::external::verify(&self.issuers, token)
+                (crate::external::verify(&self.issuers, token)?, false)
             }
-            verified => verified,
-        }?;
+            verified => (verified?, true),
+        };
         if claims.refresh {
             return Err(AuthError::InvalidToken(
                 "a refresh token is not an access token",
             ));
+        }
+        if let (true, Some(cache)) = (ours, &self.verified) {
+            cache.insert(token, &claims);
         }
         Ok(claims)
     }

@@ -27,6 +27,7 @@ mod sessions;
 mod signin;
 mod table;
 mod token;
+mod verified;
 
 #[doc(hidden)]
 pub mod __private;

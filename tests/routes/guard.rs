@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use jwt_router::testing::token_for;
-use jwt_router::{GuardedRouter, JwtRoutes, Tokens, authed, ignored, public};
+use jwt_router::{GuardedRouter, JwtRoutes, JwtRoutesBuilder, Tokens, authed, ignored, public};
 use tower_http::cors::CorsLayer;
 
 use crate::common::{Db, SECRET, Teacher, User, ada, get as get_uri, request, send, turing};
@@ -41,16 +41,24 @@ async fn teacher(teacher: Teacher, State(db): State<Db>) -> String {
     format!("teacher {} of {}", teacher.name, db.teachers.len())
 }
 
-fn jwt(query_token: bool) -> JwtRoutes<Db> {
+fn builder() -> JwtRoutesBuilder<Db> {
     JwtRoutes::builder()
         .secret(SECRET)
         .api_name("/api/v1")
         .entity::<User>()
         .entity::<Teacher>()
-        .query_token(query_token)
         .module(module_path!())
-        .build()
-        .expect("valid configuration")
+}
+
+fn jwt(query_token: bool) -> JwtRoutes<Db> {
+    let jwt = builder().query_token(query_token).build();
+    jwt.expect("valid configuration")
+}
+
+/// The app remembering up to `capacity` verified tokens.
+fn cached_app(capacity: usize) -> GuardedRouter<Db> {
+    let jwt = builder().verified_cache(capacity).build();
+    jwt.expect("valid configuration").router(Db::seeded())
 }
 
 fn app_with(db: Db, query_token: bool) -> GuardedRouter<Db> {
@@ -354,4 +362,81 @@ async fn query_token_is_accepted_when_on_but_not_with_a_header_too() {
         (reply.status, reply.error_code()),
         (StatusCode::UNAUTHORIZED, "invalid_request")
     );
+}
+
+#[tokio::test]
+async fn a_cached_token_still_meets_every_check_after_verification() {
+    let app = cached_app(16);
+    let user = user_token();
+    let me = |token: String| {
+        let app = app.clone();
+        async move { get_uri(&app, "/api/v1/me", Some(&token)).await }
+    };
+    assert_eq!(me(user.clone()).await.status, StatusCode::OK);
+    // Verified and remembered by that request; on a route for another entity it is refused.
+    let reply = get_uri(&app, "/api/v1/teacher", Some(&user)).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::FORBIDDEN, "wrong_entity")
+    );
+    // Other bytes are another token, verified in full: an altered signature or claim fails.
+    let (signed, signature) = user.rsplit_once('.').expect("three segments");
+    let last = if signature.ends_with('A') { "B" } else { "A" };
+    let resigned = format!("{signed}.{}{last}", &signature[..signature.len() - 1]);
+    let (header, rest) = user.split_once('.').expect("three segments");
+    let payload = rest.split('.').next().expect("payload");
+    let first = if payload.starts_with('e') { "f" } else { "e" };
+    let altered = format!("{header}.{first}{}", &rest[1..]);
+    for forged in [resigned, altered, format!("{user}x")] {
+        let reply = me(forged).await;
+        assert_eq!(
+            (reply.status, reply.error_code()),
+            (StatusCode::UNAUTHORIZED, "invalid_token")
+        );
+    }
+    assert_eq!(me(user).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_cached_token_expires_on_time() {
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs()
+    };
+    let exp = now() + 2;
+    let claims = serde_json::json!({ "sub": "1", "table_name": "users", "iat": now(), "exp": exp });
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("signs");
+    let app = cached_app(16);
+    assert_eq!(
+        get_uri(&app, "/api/v1/me", Some(&token)).await.status,
+        StatusCode::OK
+    );
+    while now() < exp {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let reply = get_uri(&app, "/api/v1/me", Some(&token)).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::UNAUTHORIZED, "token_expired")
+    );
+}
+
+#[tokio::test]
+async fn a_full_verified_cache_drops_tokens_and_keeps_serving_them() {
+    let app = cached_app(2);
+    // Every token minted has its own `jti`: twenty tokens for two places.
+    let tokens: Vec<String> = (0..20).map(|_| user_token()).collect();
+    for _ in 0..2 {
+        for token in &tokens {
+            let reply = get_uri(&app, "/api/v1/me", Some(token)).await;
+            assert_eq!(reply.body.as_str(), Some("me ada"));
+        }
+    }
 }

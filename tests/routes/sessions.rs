@@ -505,3 +505,27 @@ async fn a_fresh_route_takes_only_a_token_minted_by_a_login() {
         "{table}"
     );
 }
+
+#[tokio::test]
+async fn a_cached_token_is_still_checked_against_the_store() {
+    let jwt = builder()
+        .sessions(MemorySessions::new())
+        .verified_cache(16)
+        .build();
+    let app = jwt.expect("valid configuration").router(Db::seeded());
+    let (access, refresh) = pair(&app, 1).await;
+    assert_eq!(get(&app, "/me", Some(&access)).await.status, StatusCode::OK);
+    // A refresh token is never remembered as an access token, however often it is shown.
+    for _ in 0..2 {
+        let reply = get(&app, "/me", Some(&refresh)).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    // The access token was verified and remembered; logging out still revokes it at once.
+    let reply = post(&app, "/logout", Some(&access)).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let reply = get(&app, "/me", Some(&access)).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::UNAUTHORIZED, "token_revoked")
+    );
+}
