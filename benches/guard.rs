@@ -12,28 +12,11 @@ use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use jwt_router::{JwtRoutes, authed, public};
+use jwt_router::JwtRoutes;
 
 mod common;
-use common::User;
+use common::{SECRET, User};
 use tower::{Service, ServiceExt};
-
-const SECRET: &str = "a benchmark secret of at least thirty-two bytes";
-
-#[authed(GET, "/x")]
-async fn guarded() -> &'static str {
-    "x"
-}
-
-#[authed(GET, "/me", entity = "users")]
-async fn me(_user: User) -> &'static str {
-    "x"
-}
-
-#[public(GET, "/p")]
-async fn open() -> &'static str {
-    "x"
-}
 
 fn request(uri: &str, token: Option<&str>) -> Request<Body> {
     let mut request = Request::builder().uri(uri);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use criterion::{Criterion, criterion_group, criterion_main};
-use jwt_router::{GuardedRouter, JwtRoutes, MemorySessions, SessionStore, authed};
+use jwt_router::{GuardedRouter, JwtRoutes, MemorySessions, SessionStore};
 use tower::ServiceExt;
 
 mod common;
@@ -17,15 +17,8 @@ mod common;
 #[allow(dead_code)]
 mod redis_server;
 
-use common::User;
+use common::{SECRET, User};
 use redis_server::RedisServer;
-
-const SECRET: &str = "a benchmark secret of at least thirty-two bytes";
-
-#[authed(GET, "/x")]
-async fn guarded() -> &'static str {
-    "x"
-}
 
 fn app(store: Option<impl SessionStore>) -> (GuardedRouter<()>, String) {
     let builder = JwtRoutes::<()>::builder()

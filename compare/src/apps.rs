@@ -10,31 +10,15 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use jwt_router::{GuardedRouter, JwtRoutes, authed, public};
+use jwt_router::{GuardedRouter, JwtRoutes};
 use serde::{Deserialize, Serialize};
 
+// The benches' secret, entity and routes (`/x` authed, `/me` for users, `/p` public).
 #[path = "../../benches/common/mod.rs"]
 mod common;
-pub use common::User;
-
-pub const SECRET: &str = "a benchmark secret of at least thirty-two bytes";
+pub use common::{SECRET, User};
 /// The audience of the peers' tokens: axum-jwt-auth refuses a validation without one.
 const AUDIENCE: &str = "compare";
-
-#[authed(GET, "/x")]
-async fn guarded() -> &'static str {
-    "x"
-}
-
-#[authed(GET, "/me", entity = "users")]
-async fn me(_user: User) -> &'static str {
-    "x"
-}
-
-#[public(GET, "/p")]
-async fn open() -> &'static str {
-    "x"
-}
 
 /// A guarded app: jwt-router's own router, or an axum router with a peer's guard (or none).
 #[derive(Clone)]
