@@ -439,4 +439,7 @@ async fn a_full_verified_cache_drops_tokens_and_keeps_serving_them() {
             assert_eq!(reply.body.as_str(), Some("me ada"));
         }
     }
+    // Nothing is reserved up front: any capacity builds and serves.
+    let reply = get_uri(&cached_app(usize::MAX), "/api/v1/me", Some(&tokens[0])).await;
+    assert_eq!(reply.body.as_str(), Some("me ada"));
 }
