@@ -47,7 +47,7 @@ fn main() {
         .secret("a compile-time secret of at least thirty-two bytes")
         .build()
         .expect("valid configuration");
-    std::hint::black_box(jwt.router(()));
+    let _ = std::hint::black_box(jwt.router(()));
 }
 EOF
 {
@@ -65,7 +65,7 @@ EOF
 cat > "$work/plain/src/main.rs" <<'EOF'
 mod handlers;
 fn main() {
-    std::hint::black_box(handlers::router());
+    let _ = std::hint::black_box(handlers::router());
 }
 EOF
 
