@@ -214,7 +214,8 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
     /// and the session store's revocation check. A token with other bytes (forged, altered)
     /// is verified in full and never stored; tokens of external issuers are not cached, since
     /// their key sets change at runtime. Each entry holds the token and its claims (about
-    /// twice the token's length); the least useful are dropped when it is full.
+    /// twice the token's length, so at most about `capacity` × 2 × `max_token_bytes`); the
+    /// least useful are dropped when it is full.
     ///
     /// ```
     /// # use jwt_router::JwtRoutes;

@@ -42,7 +42,13 @@ impl Settings {
     /// issuer. Refresh tokens are refused: they only buy a new pair. With the verified-token
     /// cache, a token of ours seen before is taken from it, its times checked again.
     pub(crate) fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        if let Some(claims) = self.verified.as_ref().and_then(|cache| cache.get(token)) {
+        // A token over the size limit is never cached: refused by `keys.verify` without being
+        // hashed for a lookup, so its length costs nothing (the public `JwtRoutes::verify` may
+        // be handed any string).
+        let cached = (token.len() <= self.keys.max_token_bytes)
+            .then(|| self.verified.as_ref()?.get(token))
+            .flatten();
+        if let Some(claims) = cached {
             check_times(&claims, now(), self.keys.leeway)?;
             return Ok(claims);
         }
