@@ -218,6 +218,7 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
     /// least useful are dropped when it is full.
     ///
     /// ```
+    /// # extern crate jwt_router_runtime as jwt_router;
     /// # use jwt_router::JwtRoutes;
     /// let jwt = JwtRoutes::<()>::builder()
     ///     .secret("a secret of at least thirty-two bytes!")
