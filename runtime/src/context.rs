@@ -45,10 +45,10 @@ impl Settings {
         // A token over the size limit is never cached: refused by `keys.verify` without being
         // hashed for a lookup, so its length costs nothing (the public `JwtRoutes::verify` may
         // be handed any string).
-        let cached = (token.len() <= self.keys.max_token_bytes)
-            .then(|| self.verified.as_ref()?.get(token))
-            .flatten();
-        if let Some(claims) = cached {
+        if let Some(cache) = &self.verified
+            && token.len() <= self.keys.max_token_bytes
+            && let Some(claims) = cache.get(token)
+        {
             check_times(&claims, now(), self.keys.leeway)?;
             return Ok(claims);
         }

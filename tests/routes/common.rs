@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use std::convert::Infallible;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -15,6 +16,23 @@ use serde_json::Value;
 use tower::{Service, ServiceExt};
 
 pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
+
+/// Now, in seconds since the Unix epoch, for tokens made by hand.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `claims` signed with `alg` and [`SECRET`], as a client holding the secret would.
+pub fn sign(alg: jsonwebtoken::Algorithm, claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("signs")
+}
 
 /// The entity store: users and teachers by id, a switch to make it fail, a load counter.
 #[derive(Clone, Default)]

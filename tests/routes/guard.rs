@@ -9,7 +9,9 @@ use jwt_router::testing::token_for;
 use jwt_router::{GuardedRouter, JwtRoutes, JwtRoutesBuilder, Tokens, authed, ignored, public};
 use tower_http::cors::CorsLayer;
 
-use crate::common::{Db, SECRET, Teacher, User, ada, get as get_uri, request, send, turing};
+use crate::common::{
+    Db, SECRET, Teacher, User, ada, get as get_uri, now, request, send, sign, turing,
+};
 
 #[ignored(GET, "/")]
 async fn home() -> &'static str {
@@ -399,20 +401,9 @@ async fn a_cached_token_still_meets_every_check_after_verification() {
 
 #[tokio::test]
 async fn a_cached_token_expires_on_time() {
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("after 1970")
-            .as_secs()
-    };
     let exp = now() + 2;
     let claims = serde_json::json!({ "sub": "1", "table_name": "users", "iat": now(), "exp": exp });
-    let token = jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .expect("signs");
+    let token = sign(jsonwebtoken::Algorithm::HS256, &claims);
     let app = cached_app(16);
     assert_eq!(
         get_uri(&app, "/api/v1/me", Some(&token)).await.status,

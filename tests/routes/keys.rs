@@ -1,8 +1,6 @@
 //! Key sets with HMAC keys, rotation by `kid`, `iss`/`aud`, `jti` and the application's own
 //! claims, through the router as a user builds it.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::http::StatusCode;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use jwt_router::testing::token_for;
@@ -10,7 +8,7 @@ use jwt_router::{Claims, JwtRoutes, JwtRoutesBuilder, Key, Problem, Tokens, auth
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::common::{Db, User, ada, get, request, send};
+use crate::common::{Db, User, ada, get, now, request, send};
 
 const OLD: &str = "the old secret of at least thirty-two bytes";
 const NEW: &str = "the new secret of at least thirty-two bytes";
@@ -47,12 +45,6 @@ async fn bad_claims(tokens: Tokens) -> Result<String, jwt_router::AuthError> {
 
 fn builder() -> JwtRoutesBuilder<Db> {
     JwtRoutes::builder().entity::<User>().module(module_path!())
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn header_of(token: &str) -> Header {

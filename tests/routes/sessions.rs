@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
@@ -20,7 +20,7 @@ use jwt_router::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::common::{Db, Reply, SECRET, User, get, request, send};
+use crate::common::{Db, Reply, SECRET, User, get, now, request, send};
 
 #[public(POST, "/login/{id}")]
 async fn login(
@@ -200,14 +200,6 @@ async fn renewed(app: &GuardedRouter<Db>, access: &str) -> Vec<String> {
     let reply = post(app, "/renew", Some(access)).await;
     let tokens = reply.body.as_str().expect("tokens");
     tokens.split(' ').map(str::to_owned).collect()
-}
-
-/// Now, in seconds since the Unix epoch, for tokens forged here.
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
 }
 
 pub(crate) fn refused(reply: &Reply) -> (StatusCode, &str) {

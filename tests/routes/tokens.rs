@@ -1,13 +1,13 @@
 //! Tokens: what `create_token`/`update_token` mint, and what verification refuses.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::http::StatusCode;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::Algorithm;
 use jwt_router::{GuardedRouter, JwtRoutes, Problem, authed};
 use serde_json::{Value, json};
 
-use crate::common::{Db, SECRET, User, get};
+use crate::common::{Db, SECRET, User, get, now, sign};
 
 #[authed(GET, "/guarded")]
 async fn guarded() -> &'static str {
@@ -25,22 +25,6 @@ fn jwt() -> JwtRoutes<Db> {
 
 fn app() -> GuardedRouter<Db> {
     jwt().router(Db::seeded())
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-fn sign(alg: Algorithm, claims: &Value) -> String {
-    jsonwebtoken::encode(
-        &Header::new(alg),
-        claims,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .expect("signs")
 }
 
 fn claims_expiring_at(exp: u64) -> Value {
