@@ -4,18 +4,16 @@
 
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use criterion::{Criterion, criterion_group, criterion_main};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use jwt_router::JwtRoutes;
 
 mod common;
-use common::{SECRET, User};
+use common::{SECRET, User, expired_token};
 use tower::{Service, ServiceExt};
 
 fn request(uri: &str, token: Option<&str>) -> Request<Body> {
@@ -24,21 +22,6 @@ fn request(uri: &str, token: Option<&str>) -> Request<Body> {
         request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
     }
     request.body(Body::empty()).expect("request")
-}
-
-fn expired_token() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let claims = serde_json::json!({
-        "sub": "1", "table_name": "users", "iat": now - 100, "exp": now - 10
-    });
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .expect("signs")
 }
 
 /// Times `app` answering `uri` (with `token`), and checks the status once first.

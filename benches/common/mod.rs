@@ -1,6 +1,8 @@
 //! What the benches (and compare/) share: the secret, an in-memory entity, and the routes
 //! they time.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use jwt_router::{Entity, StoreError, authed, public};
 
 // The verify bench signs with secrets long enough for every HMAC size instead.
@@ -37,4 +39,28 @@ impl Entity for User {
     async fn load(_: &(), _: &u64) -> Result<Option<Self>, StoreError> {
         Ok(Some(User))
     }
+}
+
+/// A token for `users` 1 that expired ten seconds ago, signed with [`SECRET`]: the refusal
+/// the guard bench and compare/ time.
+#[allow(dead_code)] // the verify and sessions benches time valid tokens only
+pub fn expired_token() -> String {
+    #[derive(serde::Serialize)]
+    struct Expired {
+        sub: &'static str,
+        table_name: &'static str,
+        iat: u64,
+        exp: u64,
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let claims = Expired {
+        sub: "1",
+        table_name: "users",
+        iat: now - 100,
+        exp: now - 10,
+    };
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("signs")
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 // The benches' secret, entity and routes (`/x` authed, `/me` for users, `/p` public).
 #[path = "../../benches/common/mod.rs"]
 mod common;
-pub use common::{SECRET, User};
+pub use common::{SECRET, User, expired_token};
 /// The audience of the peers' tokens: axum-jwt-auth refuses a validation without one.
 const AUDIENCE: &str = "compare";
 
@@ -58,25 +58,6 @@ fn jwt_router_builder() -> jwt_router::JwtRoutesBuilder<()> {
 pub fn jwt_router_cached() -> GuardedRouter<()> {
     let jwt = jwt_router_builder().verified_cache(10_000).build();
     jwt.expect("valid configuration").router(())
-}
-
-/// A jwt-router token for `users` 1 that expired ten seconds ago.
-pub fn expired_token() -> String {
-    let claims = JwtRouterClaims {
-        sub: "1".into(),
-        table_name: "users".into(),
-        iat: now() - 100,
-        exp: now() - 10,
-    };
-    sign(&claims)
-}
-
-#[derive(Serialize)]
-struct JwtRouterClaims {
-    sub: String,
-    table_name: String,
-    iat: u64,
-    exp: u64,
 }
 
 /// What the peers decode: the registered claims they check, with the audience they demand.

@@ -213,9 +213,9 @@ impl<S: Clone + Send + Sync + 'static> JwtRoutesBuilder<S> {
     /// and everything after verification: the route's entity, roles, scopes and freshness,
     /// and the session store's revocation check. A token with other bytes (forged, altered)
     /// is verified in full and never stored; tokens of external issuers are not cached, since
-    /// their key sets change at runtime. Each entry holds the token and its claims (about
-    /// twice the token's length, so at most about `capacity` × 2 × `max_token_bytes`); the
-    /// least useful are dropped when it is full.
+    /// their key sets change at runtime. Each entry holds the token's bytes and the claims
+    /// decoded from them, so its memory grows with `capacity` × `max_token_bytes`; the least
+    /// useful entries are dropped when it is full.
     ///
     /// ```
     /// # extern crate jwt_router_runtime as jwt_router;
