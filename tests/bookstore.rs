@@ -1,11 +1,13 @@
 //! End-to-end tests of the bookstore example, one per behaviour of its HTTP contract (README):
 //! the app's own code, run in-process on `127.0.0.1:0` with a temporary SQLite file, driven over
-//! real HTTP.
+//! real HTTP. `tests/bookstore_postgres.rs` runs this whole suite again on PostgreSQL.
 
 #[path = "../examples/bookstore/app/mod.rs"]
 mod app;
 #[path = "support/bookstore.rs"]
 mod fixture;
+#[path = "support/postgres_server.rs"]
+mod postgres_server;
 #[cfg(feature = "redis")]
 #[allow(dead_code)]
 #[path = "support/redis_server.rs"]
@@ -313,8 +315,18 @@ impl Raw {
     }
 }
 
+/// A database for one test: SQLite here, PostgreSQL when this suite runs as
+/// `bookstore_postgres`.
+fn temp_db() -> TempDb {
+    if env!("CARGO_CRATE_NAME") == "bookstore_postgres" {
+        TempDb::postgres()
+    } else {
+        TempDb::new()
+    }
+}
+
 async fn start() -> (TempDb, Server) {
-    let db = TempDb::new();
+    let db = temp_db();
     let server = Server::start(db.config()).await;
     (db, server)
 }
@@ -1273,7 +1285,7 @@ async fn parallel_book_creations_lose_nothing() {
 
 /// A server that throttles an account after 10 failed logins within `window`.
 async fn start_with_login_window(window: Duration) -> (TempDb, Server) {
-    let db = TempDb::new();
+    let db = temp_db();
     let server = Server::start(app::Config {
         logins: app::LoginLimits {
             max_failures: 10,
@@ -1470,7 +1482,7 @@ async fn token_answers_are_not_cached() {
 
 /// A server whose connections time out after 1 s without a whole request head.
 async fn start_with_header_timeout() -> (TempDb, Server) {
-    let db = TempDb::new();
+    let db = temp_db();
     let server = Server::start(app::Config {
         connections: app::ConnectionLimits {
             header_timeout: Duration::from_secs(1),
@@ -1526,7 +1538,7 @@ async fn idle_keep_alive_connection_is_closed_after_the_header_timeout() {
 
 #[tokio::test]
 async fn at_the_connection_cap_only_health_is_served() {
-    let db = TempDb::new();
+    let db = temp_db();
     let mut server = Server::start(app::Config {
         connections: app::ConnectionLimits {
             max_connections: NonZeroUsize::new(2).expect("not zero"),
@@ -1588,8 +1600,33 @@ async fn at_the_connection_cap_only_health_is_served() {
 // Restart, shutdown, failures, logs
 
 #[tokio::test]
-async fn restart_keeps_users_books_and_tokens() {
+async fn a_database_url_of_another_engine_is_refused_and_passwords_stay_out_of_errors() {
     let db = TempDb::new();
+    let config = app::Config {
+        database_url: "mysql://root:hunter2@db.example/books".to_owned(),
+        ..db.config()
+    };
+    let debug = format!("{config:?}");
+    assert!(
+        debug.contains("root:***@db.example") && !debug.contains("hunter2"),
+        "{debug}"
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let err = app::serve(config, listener, async {})
+        .await
+        .expect_err("MySQL is not supported")
+        .to_string();
+    assert!(
+        err.contains("must start with sqlite: or postgres:")
+            && err.contains("root:***@db.example")
+            && !err.contains("hunter2"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn restart_keeps_users_books_and_tokens() {
+    let db = temp_db();
     let first = Server::start(db.config()).await;
     let (ann, token) = first.user("Ann", "ann@example.com").await;
     let teacher = first.teacher("Tess", "tess@school.org").await;
@@ -1617,7 +1654,7 @@ async fn restart_keeps_users_books_and_tokens() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_memory_database_serves_concurrent_requests() {
-    let db = TempDb::new();
+    let db = temp_db();
     let server = Server::start(app::Config {
         database_url: "sqlite::memory:".to_owned(),
         ..db.config()
@@ -1852,7 +1889,7 @@ mod oidc {
     async fn start_with_provider() -> (TempDb, Server, FakeProvider) {
         let provider = FakeProvider::start().await.expect("provider");
         provider.register_client(CLIENT_ID, "bookstore-secret");
-        let db = TempDb::new();
+        let db = temp_db();
         let server = Server::start(app::Config {
             oidc: Some(app::OidcConfig {
                 issuer: provider.issuer().to_owned(),
@@ -2279,7 +2316,7 @@ mod cookie_sessions {
 
     #[tokio::test]
     async fn cookie_secure_false_drops_secure_and_other_queries_are_400() {
-        let db = TempDb::new();
+        let db = temp_db();
         let server = Server::start(app::Config {
             cookie_secure: false,
             ..db.config()
@@ -2311,7 +2348,7 @@ async fn two_bookstores_on_one_redis_share_logins_logouts_and_refreshes() {
     let Some(redis) = redis_server::RedisServer::start() else {
         return;
     };
-    let db = TempDb::new();
+    let db = temp_db();
     let config = || app::Config {
         redis_url: Some(redis.url()),
         ..db.config()

@@ -1,17 +1,18 @@
-//! Two bookstore processes behind one `SECRET_KEY`, on one database and one real Redis
-//! (`REDIS_URL`), act as one: a user registered on one logs in on the other, a logout on one is
-//! refused on the other at once, a refresh token spent on one is refused (and its login revoked)
-//! on the other, and failed logins are counted across both.
+//! Two bookstore processes behind one `SECRET_KEY`, on one real PostgreSQL (`DATABASE_URL`) and
+//! one real Redis (`REDIS_URL`), act as one: a user registered on one logs in on the other, a
+//! logout on one is refused on the other at once, a refresh token spent on one is refused (and
+//! its login revoked) on the other, and failed logins are counted across both.
 //!
 //! Each replica is this test binary again, run as `bookstore_replica` (an ignored test that
 //! serves the bookstore until it is killed), so it is always built from the code under test.
-//! The database is one SQLite file both processes share; PostgreSQL is not wired yet.
 
 #[path = "../examples/bookstore/app/mod.rs"]
 mod app;
 #[path = "support/bookstore.rs"]
 #[allow(dead_code)]
 mod fixture;
+#[path = "support/postgres_server.rs"]
+mod postgres_server;
 #[path = "support/redis_server.rs"]
 #[allow(dead_code)]
 mod redis_server;
@@ -130,7 +131,7 @@ async fn two_bookstore_processes_act_as_one() {
     let Some(redis) = redis_server::RedisServer::start() else {
         return;
     };
-    let db = TempDb::new();
+    let db = TempDb::postgres();
     let database_url = db.database_url();
     // With `oidc`, reqwest has rustls but no crypto provider of its own.
     #[cfg(feature = "oidc")]

@@ -1,6 +1,8 @@
 //! The bookstore: the seeds' app on jwt-router and SQLite. `cargo run --release --example bookstore`
 //!
-//! Environment: `PORT` (3000), `DATABASE_URL` (`sqlite://bookstore.db?mode=rwc`), `SECRET_KEY`
+//! Environment: `PORT` (3000), `DATABASE_URL` (`sqlite://bookstore.db?mode=rwc`, or
+//! `postgres://user:password@host/database`), `REDIS_URL` (sessions and login throttling shared
+//! by replicas; built with `--features redis`), `SECRET_KEY`
 //! (random if unset: tokens then die with the process), `ADMIN_EMAIL`, `JWT_EXPIRE_MINUTES` (15,
 //! access tokens), `JWT_EXPIRE_DAYS` (30, refresh tokens),
 //! `MAX_CONNECTIONS` (1024), `RUST_LOG` (`info`); sign-in with an identity provider (built with

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::app;
+use super::app;
+use super::postgres_server::PostgresServer;
 
 pub const SECRET: &[u8] = b"bookstore tests: a secret of well over thirty-two bytes";
 pub const ADMIN_EMAIL: &str = "admin@example.com";
@@ -30,12 +31,23 @@ pub fn config(database_url: String) -> app::Config {
     }
 }
 
-/// A fresh directory for one test's database; removed on drop.
+/// A fresh database for one test: a SQLite file in a directory of its own, or a PostgreSQL
+/// server of its own; removed on drop.
 pub struct TempDb {
     dir: PathBuf,
+    postgres: Option<PostgresServer>,
 }
 
 impl TempDb {
+    /// On PostgreSQL; on SQLite, after saying so loudly, when PostgreSQL is not installed (which
+    /// fails the test under CI instead).
+    pub fn postgres() -> Self {
+        let mut db = Self::new();
+        db.postgres = PostgresServer::start();
+        db
+    }
+
+    /// On SQLite.
     pub fn new() -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let nanos = SystemTime::now()
@@ -47,11 +59,17 @@ impl TempDb {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).expect("create the test database directory");
-        Self { dir }
+        Self {
+            dir,
+            postgres: None,
+        }
     }
 
-    /// Its SQLite database, created on first use.
+    /// Its URL; a SQLite database is created on first use.
     pub fn database_url(&self) -> String {
+        if let Some(postgres) = &self.postgres {
+            return postgres.url();
+        }
         format!(
             "sqlite://{}?mode=rwc",
             self.dir.join("bookstore.db").display()

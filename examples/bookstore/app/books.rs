@@ -89,7 +89,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<Data<Book>>), ApiError> {
     let book = body.validate()?;
     let book = sqlx::query_as(
-        "INSERT INTO books (owner_id, title, author, description) VALUES (?, ?, ?, ?) \
+        "INSERT INTO books (owner_id, title, author, description) VALUES ($1, $2, $3, $4) \
          RETURNING id, title, author, description, owner_id",
     )
     .bind(user.id)
@@ -107,7 +107,7 @@ async fn create(
 async fn list(user: User, State(app): State<AppState>) -> Result<Json<Data<Vec<Book>>>, ApiError> {
     let books = sqlx::query_as(
         "SELECT id, title, author, description, owner_id FROM books \
-         WHERE owner_id = ? ORDER BY id",
+         WHERE owner_id = $1 ORDER BY id",
     )
     .bind(user.id)
     .fetch_all(app.db.pool())
@@ -124,7 +124,7 @@ async fn show(
 ) -> Result<Json<Data<Book>>, ApiError> {
     let book = sqlx::query_as(
         "SELECT id, title, author, description, owner_id FROM books \
-         WHERE id = ? AND owner_id = ?",
+         WHERE id = $1 AND owner_id = $2",
     )
     .bind(id)
     .bind(user.id)
@@ -144,8 +144,8 @@ async fn replace(
 ) -> Result<Json<Data<Book>>, ApiError> {
     let book = body.validate()?;
     let book = sqlx::query_as(
-        "UPDATE books SET title = ?, author = ?, description = ? \
-         WHERE id = ? AND owner_id = ? \
+        "UPDATE books SET title = $1, author = $2, description = $3 \
+         WHERE id = $4 AND owner_id = $5 \
          RETURNING id, title, author, description, owner_id",
     )
     .bind(&book.title)
@@ -167,7 +167,7 @@ async fn delete(
     State(app): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let deleted = sqlx::query("DELETE FROM books WHERE id = ? AND owner_id = ?")
+    let deleted = sqlx::query("DELETE FROM books WHERE id = $1 AND owner_id = $2")
         .bind(id)
         .bind(user.id)
         .execute(app.db.pool())

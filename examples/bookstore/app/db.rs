@@ -1,17 +1,20 @@
-//! The SQLite pool: connection settings that hold up under concurrent writes, and migrations.
+//! The database pool, on SQLite or PostgreSQL as `DATABASE_URL` says, and its migrations.
+//!
+//! One pool type (sqlx's `Any`) serves both engines, so every query is written once: `$1`
+//! placeholders (SQLite reads them too), `RETURNING`, `ON CONFLICT`, and flags as 0/1 integers.
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
 
 /// The database, as handlers and entity loaders reach it (`FromRef` from the app state).
 #[derive(Clone, Debug)]
-pub(crate) struct Db(SqlitePool);
+pub(crate) struct Db(AnyPool);
 
 impl Db {
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.0
     }
 
@@ -21,36 +24,96 @@ impl Db {
     }
 }
 
-/// Opens the pool for `url` (any sqlx SQLite URL, e.g. `sqlite://bookstore.db?mode=rwc` or
-/// `sqlite::memory:`) and brings the schema up to date.
-///
-/// WAL so readers don't block the writer, a busy timeout so concurrent writers wait their turn
-/// instead of failing with SQLITE_BUSY, and foreign keys enforced.
-pub(crate) async fn connect(url: &str) -> Result<Db, super::Error> {
-    let options = SqliteConnectOptions::from_str(url)
-        .map_err(|err| format!("DATABASE_URL is not a SQLite URL: {err}"))?
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true);
-    let location = options.get_filename().display().to_string();
-    let pool = if url.contains(":memory:") || url.contains("mode=memory") {
-        // An in-memory database lives as long as one of its connections: keep exactly one.
-        SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-    } else {
-        SqlitePoolOptions::new().max_connections(8)
+/// The engine of a `DATABASE_URL`, by its scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    fn of(url: &str) -> Result<Self, super::Error> {
+        match url.split_once(':').map(|(scheme, _)| scheme) {
+            Some("sqlite") => Ok(Self::Sqlite),
+            Some("postgres" | "postgresql") => Ok(Self::Postgres),
+            _ => Err(format!(
+                "DATABASE_URL must start with sqlite: or postgres:, got {:?}",
+                redact(url)
+            )
+            .into()),
+        }
     }
-    .acquire_timeout(Duration::from_secs(10))
-    .connect_with(options)
-    .await
-    .map_err(|err| {
-        format!("cannot open the database {location}: {err} (`?mode=rwc` creates a missing file)")
-    })?;
-    sqlx::migrate!("examples/bookstore/migrations")
+
+    fn migrator(self) -> Migrator {
+        match self {
+            Self::Sqlite => sqlx::migrate!("examples/bookstore/migrations/sqlite"),
+            Self::Postgres => sqlx::migrate!("examples/bookstore/migrations/postgres"),
+        }
+    }
+}
+
+/// `url` without its password, for errors and logs.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user_info = &url[scheme + 3..at];
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens the pool for `url` and brings the schema up to date: any sqlx SQLite URL (e.g.
+/// `sqlite://bookstore.db?mode=rwc`, `sqlite::memory:`) or PostgreSQL URL
+/// (`postgres://user:password@host/database`).
+///
+/// On SQLite: WAL so readers don't block the writer, a busy timeout so concurrent writers wait
+/// their turn instead of failing with SQLITE_BUSY, and foreign keys enforced.
+pub(crate) async fn connect(url: &str) -> Result<Db, super::Error> {
+    sqlx::any::install_default_drivers();
+    let engine = Engine::of(url)?;
+    let location = redact(url);
+    let options = match engine {
+        // An in-memory database lives as long as one of its connections: keep exactly one.
+        Engine::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
+            AnyPoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        }
+        Engine::Sqlite => AnyPoolOptions::new().max_connections(8),
+        Engine::Postgres => AnyPoolOptions::new().max_connections(16),
+    };
+    let options = if engine == Engine::Sqlite {
+        options.after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::raw_sql(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .execute(conn)
+                .await
+                .map(drop)
+            })
+        })
+    } else {
+        options
+    };
+    let pool = options
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+        .map_err(|err| {
+            let hint = match engine {
+                Engine::Sqlite => "`?mode=rwc` creates a missing file",
+                Engine::Postgres => "is the server up, and does the database exist?",
+            };
+            format!("cannot open the database {location}: {err} ({hint})")
+        })?;
+    engine
+        .migrator()
         .run(&pool)
         .await
         .map_err(|err| format!("cannot migrate the database {location}: {err}"))?;

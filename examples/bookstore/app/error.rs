@@ -8,6 +8,8 @@ use axum::Json;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jwt_router::AuthError;
+use sqlx::error::DatabaseError;
+use sqlx::postgres::PgDatabaseError;
 
 /// What a handler answers when it can't do what was asked.
 #[derive(Debug)]
@@ -120,11 +122,7 @@ impl ApiError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::WorkerCrashed => true,
-            // SQLITE_BUSY (5) and its extended codes: the busy timeout ran out.
-            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-                code.parse::<i32>()
-                    .is_ok_and(|code| code & 0xff == 5 || code & 0xff == 6)
-            }),
+            sqlx::Error::Database(db) => worth_a_retry(db.as_ref()),
             _ => false,
         };
         if !busy {
@@ -145,6 +143,21 @@ impl ApiError {
             _ => Self::database(err),
         }
     }
+}
+
+/// PostgreSQL: SQLSTATE classes 08 (connection lost), 40 (serialization failure, deadlock),
+/// 53 (out of connections or memory) and 57P (shutting down). SQLite: SQLITE_BUSY (5),
+/// SQLITE_LOCKED (6) and their extended codes, when the busy timeout ran out.
+fn worth_a_retry(err: &dyn DatabaseError) -> bool {
+    if let Some(err) = err.try_downcast_ref::<PgDatabaseError>() {
+        return ["08", "40", "53", "57P"]
+            .iter()
+            .any(|class| err.code().starts_with(class));
+    }
+    err.code().is_some_and(|code| {
+        code.parse::<i32>()
+            .is_ok_and(|code| code & 0xff == 5 || code & 0xff == 6)
+    })
 }
 
 impl fmt::Display for ApiError {

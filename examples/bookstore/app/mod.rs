@@ -40,7 +40,8 @@ use self::users::User;
 
 /// Everything the app needs to start; `main.rs` reads it from the environment.
 pub(crate) struct Config {
-    /// Any sqlx SQLite URL, e.g. `sqlite://bookstore.db?mode=rwc` or `sqlite::memory:`.
+    /// A sqlx SQLite URL (`sqlite://bookstore.db?mode=rwc`, `sqlite::memory:`) or a PostgreSQL
+    /// one (`postgres://user:password@host/database`).
     pub(crate) database_url: String,
     /// Signs and verifies tokens: at least 32 random bytes.
     pub(crate) secret: Vec<u8>,
@@ -90,7 +91,7 @@ impl fmt::Debug for OidcConfig {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field("database_url", &self.database_url)
+            .field("database_url", &db::redact(&self.database_url))
             .field("secret", &"<redacted>")
             .field("admin_email", &self.admin_email)
             .field("expire_minutes", &self.expire_minutes)

@@ -91,11 +91,11 @@ async fn create(
         .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
     let admin = app.admin_email.as_deref() == Some(email.as_str());
     sqlx::query(
-        "INSERT INTO users (name, email, admin) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING",
+        "INSERT INTO users (name, email, admin) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING",
     )
     .bind(&name)
     .bind(&email)
-    .bind(admin)
+    .bind(i64::from(admin))
     .execute(app.db.pool())
     .await
     .map_err(StoreError::new)?;

@@ -31,7 +31,7 @@ impl Entity for Teacher {
     }
 
     async fn load(db: &Db, id: &i64) -> Result<Option<Self>, StoreError> {
-        sqlx::query_as("SELECT teacher_id AS id, name, email FROM teachers WHERE teacher_id = ?")
+        sqlx::query_as("SELECT teacher_id AS id, name, email FROM teachers WHERE teacher_id = $1")
             .bind(id)
             .fetch_optional(db.pool())
             .await
@@ -49,7 +49,7 @@ async fn register(
     let new = body.validate()?;
     let hash = app.passwords.hash(new.password).await?;
     let teacher: Teacher = sqlx::query_as(
-        "INSERT INTO teachers (name, email, password_hash) VALUES (?, ?, ?) \
+        "INSERT INTO teachers (name, email, password_hash) VALUES ($1, $2, $3) \
          RETURNING teacher_id AS id, name, email",
     )
     .bind(&new.name)
@@ -85,7 +85,7 @@ async fn login(
     let email = body.email()?;
     let login = async {
         let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT teacher_id, password_hash FROM teachers WHERE email = ?")
+            sqlx::query_as("SELECT teacher_id, password_hash FROM teachers WHERE email = $1")
                 .bind(&email)
                 .fetch_optional(app.db.pool())
                 .await?;

@@ -6,6 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jwt_router::{Entity, StoreError, Tokens, authed, public};
 use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::AppState;
 use super::accounts::{Login, Registration, normalize_email, valid_name};
@@ -15,7 +17,7 @@ use super::extract::JsonBody;
 use super::reply::{Data, WithPair, WithToken};
 
 /// A row of `users`, as every response shows it: `{"id", "name", "email", "admin"}`.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct User {
     pub(crate) id: i64,
     name: String,
@@ -24,6 +26,19 @@ pub(crate) struct User {
     /// Set by `DELETE /users/me`; the account's tokens then get 403.
     #[serde(skip)]
     disabled: bool,
+}
+
+/// By hand for the flags, 0/1 integers in both engines (see `db`).
+impl sqlx::FromRow<'_, AnyRow> for User {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            admin: row.try_get::<i64, _>("admin")? != 0,
+            disabled: row.try_get::<i64, _>("disabled")? != 0,
+        })
+    }
 }
 
 impl Entity for User {
@@ -36,7 +51,7 @@ impl Entity for User {
     }
 
     async fn load(db: &Db, id: &i64) -> Result<Option<Self>, StoreError> {
-        sqlx::query_as("SELECT id, name, email, admin, disabled FROM users WHERE id = ?")
+        sqlx::query_as("SELECT id, name, email, admin, disabled FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(db.pool())
             .await
@@ -77,7 +92,7 @@ struct Credentials {
 
 /// The user with this (normalized) email.
 pub(crate) async fn by_email(db: &Db, email: &str) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, email, admin, disabled FROM users WHERE email = ?")
+    sqlx::query_as("SELECT id, name, email, admin, disabled FROM users WHERE email = $1")
         .bind(email)
         .fetch_optional(db.pool())
         .await
@@ -95,13 +110,13 @@ async fn register(
     let admin = app.admin_email.as_deref() == Some(new.email.as_str());
     let hash = app.passwords.hash(new.password).await?;
     let user: User = sqlx::query_as(
-        "INSERT INTO users (name, email, password_hash, admin) VALUES (?, ?, ?, ?) \
+        "INSERT INTO users (name, email, password_hash, admin) VALUES ($1, $2, $3, $4) \
          RETURNING id, name, email, admin, disabled",
     )
     .bind(&new.name)
     .bind(&new.email)
     .bind(&hash)
-    .bind(admin)
+    .bind(i64::from(admin))
     .fetch_one(app.db.pool())
     .await
     .map_err(|err| {
@@ -140,7 +155,7 @@ async fn login(
     let login = async {
         // No hash (a user of the identity provider) is checked like an unknown account: 401.
         let row: Option<Credentials> = sqlx::query_as(
-            "SELECT id, name, email, admin, disabled, password_hash FROM users WHERE email = ?",
+            "SELECT id, name, email, admin, disabled, password_hash FROM users WHERE email = $1",
         )
         .bind(&email)
         .fetch_optional(app.db.pool())
@@ -210,7 +225,7 @@ async fn rename(
 ) -> Result<Json<Data<User>>, ApiError> {
     let name = valid_name(&body.name)?;
     let user: User = sqlx::query_as(
-        "UPDATE users SET name = ? WHERE id = ? RETURNING id, name, email, admin, disabled",
+        "UPDATE users SET name = $1 WHERE id = $2 RETURNING id, name, email, admin, disabled",
     )
     .bind(&name)
     .bind(user.id)
@@ -222,7 +237,7 @@ async fn rename(
 /// `DELETE /api/v1/users/me`: 204; the account is disabled and its tokens get 403 from now on.
 #[authed(DELETE, "/users/me", entity = "users")]
 async fn disable(user: User, State(app): State<AppState>) -> Result<StatusCode, ApiError> {
-    sqlx::query("UPDATE users SET disabled = 1 WHERE id = ?")
+    sqlx::query("UPDATE users SET disabled = 1 WHERE id = $1")
         .bind(user.id)
         .execute(app.db.pool())
         .await?;
