@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -18,6 +18,9 @@ use super::server::SECRET;
 const WRONG_SECRET: &[u8] = b"load test: not the server's secret, also over 32 bytes";
 const USERS: usize = 8;
 const BOOKS_PER_USER: usize = 5;
+/// Logins kept for logouts during the load: one per `LOGOUT_EVERY` operations, while they last.
+const SESSIONS: usize = 32;
+const LOGOUT_EVERY: u64 = 1000;
 
 struct Account {
     id: i64,
@@ -28,16 +31,24 @@ struct Account {
 }
 
 pub(crate) struct Fixtures {
-    base: String,
+    /// The servers' base URLs; the first one did the setup.
+    bases: Vec<String>,
+    /// Whether a logout on one server is honoured by the others (a shared session store).
+    shared_sessions: bool,
     users: Vec<Account>,
     teacher: Account,
     /// (the user whose id the token claims, the token)
     forged: Vec<(usize, String)>,
+    /// Access tokens of the first user's logins, each logged out once during the load.
+    sessions: Vec<String>,
+    next_session: AtomicUsize,
 }
 
 impl Fixtures {
-    /// Registers the users (each with a few books) and a teacher: the only Argon2 work of the run.
-    pub(crate) async fn new(base: &str) -> Result<Self, Error> {
+    /// Registers the users (each with a few books) and a teacher, and logs the first user in a
+    /// few times: the only Argon2 work of the run.
+    pub(crate) async fn new(bases: Vec<String>, shared_sessions: bool) -> Result<Self, Error> {
+        let base = bases.first().ok_or("no server")?;
         let client = super::client()?;
         let send = async |path: &str, token: Option<&str>, body: Value| -> Result<Value, Error> {
             let mut request = client.post(format!("{base}/api/v1{path}")).json(&body);
@@ -80,27 +91,49 @@ impl Fixtures {
         }
         let teacher = register("teachers", 0).await?;
         let forged = forged_tokens(&users)?;
+        let mut sessions = Vec::new();
+        for _ in 0..SESSIONS {
+            let login = json!({"email": "load0@example.com",
+                "password": "correct horse battery staple"});
+            let answer = send("/users/login", None, login).await?;
+            let token = answer["token"].as_str();
+            sessions.push(
+                token
+                    .ok_or_else(|| format!("login failed: {answer}"))?
+                    .to_owned(),
+            );
+        }
         Ok(Self {
-            base: base.to_owned(),
+            bases,
+            shared_sessions,
             users,
             teacher,
             forged,
+            sessions,
+            next_session: AtomicUsize::new(0),
         })
     }
 
     pub(crate) fn describe(&self) -> String {
         format!(
-            "{} users with {BOOKS_PER_USER} books each, 1 teacher, {} forged tokens",
+            "{} users with {BOOKS_PER_USER} books each, 1 teacher, {} forged tokens, {} logins",
             self.users.len(),
-            self.forged.len()
+            self.forged.len(),
+            self.sessions.len()
         )
+    }
+
+    /// A login not logged out yet, if any is left.
+    fn take_session(&self) -> Option<&str> {
+        let next = self.next_session.fetch_add(1, Ordering::Relaxed);
+        self.sessions.get(next).map(String::as_str)
     }
 
     /// Whether every user has exactly the books of the setup: no forged or expired write
     /// landed, and every valid create was deleted again.
     pub(crate) async fn books_intact(&self, client: &Client) -> Result<bool, Error> {
         for user in &self.users {
-            let url = format!("{}/api/v1/books", self.base);
+            let url = format!("{}/api/v1/books", self.bases[0]);
             let answer: Value = client
                 .get(url)
                 .bearer_auth(&user.token)
@@ -177,15 +210,18 @@ pub(crate) enum Class {
     Forged,
     WrongEntity,
     NoToken,
+    /// Logged out (on another server, when there are several).
+    Revoked,
 }
 
 impl Class {
-    pub(crate) const ALL: [Class; 5] = [
+    pub(crate) const ALL: [Class; 6] = [
         Self::Valid,
         Self::Expired,
         Self::Forged,
         Self::WrongEntity,
         Self::NoToken,
+        Self::Revoked,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -195,6 +231,7 @@ impl Class {
             Self::Forged => "forged",
             Self::WrongEntity => "wrong entity",
             Self::NoToken => "no token",
+            Self::Revoked => "logged out",
         }
     }
 
@@ -206,6 +243,7 @@ impl Class {
             Self::Forged => Some((401, "invalid_token")),
             Self::WrongEntity => Some((403, "wrong_entity")),
             Self::NoToken => Some((401, "missing_token")),
+            Self::Revoked => Some((401, "token_revoked")),
         }
     }
 }
@@ -222,15 +260,28 @@ enum Auth<'a> {
 pub(crate) struct Worker {
     client: Client,
     fx: Arc<Fixtures>,
+    /// The server this worker loads, and the one where its logouts are checked.
+    base: String,
+    other: String,
     sent: Arc<AtomicU64>,
     pub(crate) stats: Stats,
 }
 
 impl Worker {
-    pub(crate) fn new(client: Client, fx: Arc<Fixtures>, sent: Arc<AtomicU64>) -> Self {
+    /// Worker `n`: the servers take the workers in turn.
+    pub(crate) fn new(n: usize, client: Client, fx: Arc<Fixtures>, sent: Arc<AtomicU64>) -> Self {
+        let servers = fx.bases.len();
+        let base = fx.bases[n % servers].clone();
+        let other = if fx.shared_sessions {
+            fx.bases[(n + 1) % servers].clone()
+        } else {
+            base.clone()
+        };
         Self {
             client,
             fx,
+            base,
+            other,
             sent,
             stats: Stats::default(),
         }
@@ -242,10 +293,22 @@ impl Worker {
     }
 
     /// Operation `i` of the mix. Per 20: 11 valid (one a create + delete pair), 2 expired, 4
-    /// forged, 2 wrong entity, 1 without a token; every third token rides in `?auth=`.
+    /// forged, 2 wrong entity, 1 without a token; every third token rides in `?auth=`. Once
+    /// per `LOGOUT_EVERY`, while logins last: a logout here, then its token on the other server.
     pub(crate) async fn op(&mut self, i: u64) {
         use Class::*;
         let fx = Arc::clone(&self.fx);
+        if i % LOGOUT_EVERY == LOGOUT_EVERY / 2
+            && let Some(session) = fx.take_session()
+        {
+            let (session, post) = (Auth::Bearer(session), Method::POST);
+            self.send(Valid, 204, post, "/auth/logout", session, None)
+                .await;
+            let other = self.other.clone();
+            self.send_to(&other, Revoked, 0, Method::GET, "/users/me", session, None)
+                .await;
+            return;
+        }
         let round = (i / 20) as usize;
         let user = &fx.users[round % fx.users.len()];
         let auth = |token| {
@@ -300,8 +363,7 @@ impl Worker {
         self.send(class, expect, method, &path, auth, body).await;
     }
 
-    /// Sends one request, checks its answer against `class` (`expect`: a valid one's status)
-    /// and records it; the JSON body, or `Null`.
+    /// Sends one request to this worker's server; see [`Self::send_to`].
     async fn send(
         &mut self,
         class: Class,
@@ -311,7 +373,25 @@ impl Worker {
         auth: Auth<'_>,
         body: Option<Value>,
     ) -> Value {
-        let mut url = format!("{}/api/v1{path}", self.fx.base);
+        let base = self.base.clone();
+        self.send_to(&base, class, expect, method, path, auth, body)
+            .await
+    }
+
+    /// Sends one request to the server at `base`, checks its answer against `class` (`expect`:
+    /// a valid one's status) and records it; the JSON body, or `Null`.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_to(
+        &mut self,
+        base: &str,
+        class: Class,
+        expect: u16,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<Value>,
+    ) -> Value {
+        let mut url = format!("{base}/api/v1{path}");
         if let Auth::Query(token) = auth {
             url = format!("{url}?auth={token}");
         }

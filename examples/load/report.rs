@@ -57,6 +57,25 @@ impl Stats {
         self.failures.extend(other.failures.into_iter().take(room));
     }
 
+    /// The `q` quantile of `class`'s latencies.
+    pub(crate) fn percentile(&self, class: Class, q: f64) -> Duration {
+        let mut latencies = self
+            .classes
+            .get(&class)
+            .map(|stats| stats.latencies.clone())
+            .unwrap_or_default();
+        latencies.sort_unstable();
+        percentile(&latencies, q)
+    }
+
+    /// Requests answered or failed, of every class.
+    pub(crate) fn requests(&self) -> u64 {
+        self.classes
+            .values()
+            .map(|stats| stats.latencies.len() as u64)
+            .sum()
+    }
+
     /// How many answers to `classes` had a status that `pick` selects.
     fn count(&self, classes: &[Class], pick: impl Fn(u16) -> bool) -> u64 {
         let statuses = classes.iter().filter_map(|class| self.classes.get(class));
@@ -184,6 +203,10 @@ pub(crate) fn report(
         ("no expired, wrong-entity or tokenless request served", {
             stats.count(&[Expired, WrongEntity, NoToken], served) == 0
         }),
+        (
+            "no logged-out token served (on the next server, when they share sessions)",
+            stats.count(&[Revoked], served) == 0,
+        ),
         (
             "every answer as expected (status, error code, WWW-Authenticate)",
             all.mismatches == 0,

@@ -14,9 +14,17 @@ use super::{Error, app};
 /// The server's signing key, which the load client also uses to make expired tokens.
 pub(crate) const SECRET: &[u8] = b"load test: a fixed secret of well over thirty-two bytes";
 
-/// `--serve <dir>`: serves the bookstore on 127.0.0.1:0 with a database in `dir`, prints the
-/// port on stdout, and stops gracefully when stdin closes (so also when the parent dies), then
-/// removes the database.
+/// Where the servers keep their data: by default a SQLite file of the server's and sessions in
+/// its process; with `--replicas`, one PostgreSQL and (in the second phase) one Redis for all.
+#[derive(Clone, Default)]
+pub(crate) struct Stores {
+    pub(crate) database_url: Option<String>,
+    pub(crate) redis_url: Option<String>,
+}
+
+/// `--serve <dir>`: serves the bookstore on 127.0.0.1:0 with a database in `dir` (or at
+/// `LOAD_DATABASE_URL`, sessions at `LOAD_REDIS_URL`), prints the port on stdout, and stops
+/// gracefully when stdin closes (so also when the parent dies), then removes the database.
 pub(crate) fn serve(dir: PathBuf) -> Result<bool, Error> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
@@ -25,7 +33,9 @@ pub(crate) fn serve(dir: PathBuf) -> Result<bool, Error> {
         .with_writer(std::io::stderr)
         .init();
     let config = app::Config {
-        database_url: format!("sqlite://{}?mode=rwc", dir.join("bookstore.db").display()),
+        database_url: std::env::var("LOAD_DATABASE_URL").unwrap_or_else(|_| {
+            format!("sqlite://{}?mode=rwc", dir.join("bookstore.db").display())
+        }),
         secret: SECRET.to_vec(),
         admin_email: None,
         expire_minutes: 15,
@@ -35,7 +45,7 @@ pub(crate) fn serve(dir: PathBuf) -> Result<bool, Error> {
         logins: app::LoginLimits::default(),
         oidc: None,
         cookie_secure: true,
-        redis_url: None,
+        redis_url: std::env::var("LOAD_REDIS_URL").ok(),
     };
     let served = tokio::runtime::Runtime::new()?.block_on(async {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
@@ -68,10 +78,18 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) fn start() -> Result<Self, Error> {
-        let dir = std::env::temp_dir().join(format!("jwt-router-load-{}", std::process::id()));
+    /// The `n`th server of this run, on `stores`.
+    pub(crate) fn start(n: usize, stores: &Stores) -> Result<Self, Error> {
+        let dir = std::env::temp_dir().join(format!("jwt-router-load-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
-        let child = Command::new(std::env::current_exe()?)
+        let mut command = Command::new(std::env::current_exe()?);
+        if let Some(url) = &stores.database_url {
+            command.env("LOAD_DATABASE_URL", url);
+        }
+        if let Some(url) = &stores.redis_url {
+            command.env("LOAD_REDIS_URL", url);
+        }
+        let child = command
             .arg("--serve")
             .arg(&dir)
             .stdin(Stdio::piped())
