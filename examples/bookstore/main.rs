@@ -2,7 +2,7 @@
 //!
 //! Environment: `PORT` (3000), `DATABASE_URL` (`sqlite://bookstore.db?mode=rwc`, or
 //! `postgres://user:password@host/database`), `REDIS_URL` (sessions and login throttling shared
-//! by replicas; built with `--features redis`), `SECRET_KEY`
+//! by replicas; built with `--features redis`), `REDIS_CACHE_SECONDS` (0), `SECRET_KEY`
 //! (random if unset: tokens then die with the process), `ADMIN_EMAIL`, `JWT_EXPIRE_MINUTES` (15,
 //! access tokens), `JWT_EXPIRE_DAYS` (30, refresh tokens),
 //! `MAX_CONNECTIONS` (1024), `RUST_LOG` (`info`); sign-in with an identity provider (built with
@@ -51,6 +51,7 @@ async fn run() -> Result<(), app::Error> {
         oidc: oidc_config(),
         cookie_secure: parse_env("COOKIE_SECURE", true)?,
         redis_url: env::var("REDIS_URL").ok().filter(|url| !url.is_empty()),
+        redis_cache_seconds: parse_env("REDIS_CACHE_SECONDS", 0)?,
     };
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await

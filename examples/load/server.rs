@@ -20,6 +20,8 @@ pub(crate) const SECRET: &[u8] = b"load test: a fixed secret of well over thirty
 pub(crate) struct Stores {
     pub(crate) database_url: Option<String>,
     pub(crate) redis_url: Option<String>,
+    /// With Redis: the servers' "not revoked" cache, in seconds (0: none).
+    pub(crate) redis_cache_seconds: u64,
 }
 
 /// `--serve <dir>`: serves the bookstore on 127.0.0.1:0 with a database in `dir` (or at
@@ -46,6 +48,10 @@ pub(crate) fn serve(dir: PathBuf) -> Result<bool, Error> {
         oidc: None,
         cookie_secure: true,
         redis_url: std::env::var("LOAD_REDIS_URL").ok(),
+        redis_cache_seconds: std::env::var("LOAD_REDIS_CACHE_SECONDS")
+            .ok()
+            .and_then(|seconds| seconds.parse().ok())
+            .unwrap_or(0),
     };
     let served = tokio::runtime::Runtime::new()?.block_on(async {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
@@ -88,6 +94,8 @@ impl Server {
         }
         if let Some(url) = &stores.redis_url {
             command.env("LOAD_REDIS_URL", url);
+            let seconds = stores.redis_cache_seconds.to_string();
+            command.env("LOAD_REDIS_CACHE_SECONDS", seconds);
         }
         let child = command
             .arg("--serve")

@@ -28,6 +28,7 @@ pub fn config(database_url: String) -> app::Config {
         oidc: None,
         cookie_secure: true,
         redis_url: None,
+        redis_cache_seconds: 0,
     }
 }
 

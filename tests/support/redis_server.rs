@@ -74,6 +74,24 @@ impl RedisServer {
         RedisSessions::connect(&self.url()).await.expect("connects")
     }
 
+    /// How many times the server has run `command` (`INFO commandstats`, via `redis-cli`).
+    pub fn calls(&self, command: &str) -> u64 {
+        let output = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["INFO", "commandstats"])
+            .output()
+            .expect("redis-cli runs");
+        let stats = String::from_utf8_lossy(&output.stdout);
+        let line = format!("cmdstat_{}:calls=", command.to_lowercase());
+        stats
+            .lines()
+            .find_map(|row| row.strip_prefix(line.as_str()))
+            .map_or(0, |rest| {
+                let calls = rest.split(',').next().unwrap_or_default();
+                calls.parse().expect("a count")
+            })
+    }
+
     /// Stops the server and waits until it is gone.
     pub fn stop(&mut self) {
         let _ = self.child.kill();

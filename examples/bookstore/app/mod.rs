@@ -62,6 +62,10 @@ pub(crate) struct Config {
     pub(crate) oidc: Option<OidcConfig>,
     /// Refresh tokens and revocations in this Redis (`--features redis`); `None`: in memory.
     pub(crate) redis_url: Option<String>,
+    /// With Redis: how long a "not revoked" answer may be kept (0: none, every guarded request
+    /// asks Redis). Each revocation empties every replica's cache by a message.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) redis_cache_seconds: u64,
     /// Whether session cookies are `Secure` (HTTPS only); off for local http.
     #[cfg_attr(not(feature = "cookies"), allow(dead_code))]
     pub(crate) cookie_secure: bool,
@@ -100,6 +104,7 @@ impl fmt::Debug for Config {
             .field("logins", &self.logins)
             .field("oidc", &self.oidc)
             .field("redis_url", &self.redis_url.is_some())
+            .field("redis_cache_seconds", &self.redis_cache_seconds)
             .finish_non_exhaustive()
     }
 }
@@ -160,7 +165,8 @@ pub(crate) async fn serve(
         Some(url) => {
             let redis = jwt_router::RedisSessions::connect(url)
                 .await
-                .map_err(|err| format!("REDIS_URL: {err}"))?;
+                .map_err(|err| format!("REDIS_URL: {err}"))?
+                .cache_not_revoked(Duration::from_secs(config.redis_cache_seconds));
             let logins = LoginThrottle::shared(Arc::new(redis.clone()), config.logins.clone());
             (jwt.sessions(redis), logins)
         }
