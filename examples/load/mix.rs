@@ -294,17 +294,20 @@ impl Worker {
 
     /// Operation `i` of the mix. Per 20: 11 valid (one a create + delete pair), 2 expired, 4
     /// forged, 2 wrong entity, 1 without a token; every third token rides in `?auth=`. Once
-    /// per `LOGOUT_EVERY`, while logins last: a logout here, then its token on the other server.
+    /// per `LOGOUT_EVERY`, while logins last: a login's token used on the other server, logged
+    /// out here, then refused on the other server.
     pub(crate) async fn op(&mut self, i: u64) {
         use Class::*;
         let fx = Arc::clone(&self.fx);
         if i % LOGOUT_EVERY == LOGOUT_EVERY / 2
             && let Some(session) = fx.take_session()
         {
-            let (session, post) = (Auth::Bearer(session), Method::POST);
-            self.send(Valid, 204, post, "/auth/logout", session, None)
+            let (session, other) = (Auth::Bearer(session), self.other.clone());
+            // Seen on the other server first, so that its not-revoked cache (if any) holds it.
+            self.send_to(&other, Valid, 200, Method::GET, "/users/me", session, None)
                 .await;
-            let other = self.other.clone();
+            self.send(Valid, 204, Method::POST, "/auth/logout", session, None)
+                .await;
             self.send_to(&other, Revoked, 0, Method::GET, "/users/me", session, None)
                 .await;
             return;

@@ -17,6 +17,8 @@ mod guard;
 mod issuer;
 mod jwt_routes;
 mod keys;
+#[cfg(feature = "redis")]
+mod not_revoked;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 #[cfg(feature = "redis")]

@@ -1,24 +1,22 @@
 //! [`RedisSessions`]: the session store in Redis (feature `redis`), so every replica of an app
 //! sees every refresh and revocation at once.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Value};
-use tokio::task::AbortHandle;
 
 use crate::entity::StoreError;
+use crate::not_revoked::{Lookup, NotRevoked};
 use crate::sessions::{Attempts, Presented, Revocation, SessionStore, Spend, StoreFuture};
 use crate::token::now;
 
 /// Records a revocation: keeps the larger value (an entity's "issued before" instant) and the
 /// later expiry of the two, so revocations only ever widen. Then tells every replica's
-/// "not revoked" cache, on channel ARGV[3], in the same step.
+/// "not revoked" cache, on channel ARGV[3], in the same step; a user whose ACL forbids the
+/// channel still revokes (`pcall`), and its caches never subscribe, so they stay unused.
 const REVOKE: &str = r"
 local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end
@@ -27,7 +25,7 @@ local at = tonumber(ARGV[2])
 if ttl < 0 or tonumber(redis.call('TIME')[1]) + ttl < at then
   redis.call('EXPIREAT', KEYS[1], at)
 end
-redis.call('PUBLISH', ARGV[3], '')
+redis.pcall('PUBLISH', ARGV[3], '')
 ";
 
 /// Counts an attempt in a fixed window: the window opens (expires after ARGV[1] ms) with the
@@ -77,132 +75,6 @@ pub struct RedisSessions {
     cache: Option<Arc<NotRevoked>>,
 }
 
-/// Recent "not revoked" answers, by a keyed hash of what was asked, and when they came; used
-/// only while subscribed to the revocations channel, and emptied by each message on it.
-struct NotRevoked {
-    bound: Duration,
-    hasher: RandomState,
-    state: Mutex<CacheState>,
-    /// The task that listens on the channel, started by the first check (it needs a runtime)
-    /// and stopped with the last clone of the store.
-    listener: OnceLock<AbortHandle>,
-}
-
-struct CacheState {
-    /// Bumped by every revocation heard of: an answer asked for before one is not kept.
-    generation: u64,
-    /// Whether every revocation from now on will be heard of.
-    subscribed: bool,
-    answers: HashMap<u64, Instant>,
-}
-
-/// At most this many cached answers; when full, the cache starts over (a miss costs a round
-/// trip, never a wrong answer).
-const MAX_CACHED: usize = 100_000;
-
-/// How long the listener waits before subscribing again after losing its connection.
-const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(200);
-
-impl NotRevoked {
-    fn state(&self) -> MutexGuard<'_, CacheState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn key(&self, token: &Presented<'_>) -> u64 {
-        self.hasher.hash_one((
-            token.jti,
-            token.family,
-            token.table,
-            token.sub,
-            token.issued_us,
-        ))
-    }
-
-    fn fresh(&self, key: u64) -> bool {
-        let state = self.state();
-        state.subscribed
-            && state
-                .answers
-                .get(&key)
-                .is_some_and(|at| at.elapsed() < self.bound)
-    }
-
-    /// The generation to ask Redis under, or `None` when an answer can't be kept.
-    fn generation(&self) -> Option<u64> {
-        let state = self.state();
-        state.subscribed.then_some(state.generation)
-    }
-
-    /// Keeps a "not revoked" answer asked for under `generation`, unless a revocation was heard
-    /// of since (or the subscription dropped).
-    fn remember(&self, key: u64, generation: u64) {
-        let mut state = self.state();
-        if !state.subscribed || state.generation != generation {
-            return;
-        }
-        if state.answers.len() >= MAX_CACHED {
-            state.answers.clear();
-        }
-        state.answers.insert(key, Instant::now());
-    }
-
-    /// A revocation was made or heard of; with `subscribed`, the channel came up or went down.
-    fn forget_all(&self, subscribed: Option<bool>) {
-        let mut state = self.state();
-        state.generation += 1;
-        state.answers.clear();
-        if let Some(subscribed) = subscribed {
-            state.subscribed = subscribed;
-        }
-    }
-
-    /// Starts the listener, once, on the runtime of the first check (outside one, the cache
-    /// stays unused).
-    fn listen(self: &Arc<Self>, client: &Client, channel: impl FnOnce() -> String) {
-        if self.listener.get().is_some() {
-            return;
-        }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            self.listener.get_or_init(|| {
-                let task = listen(Arc::downgrade(self), client.clone(), channel());
-                runtime.spawn(task).abort_handle()
-            });
-        }
-    }
-}
-
-impl Drop for NotRevoked {
-    fn drop(&mut self) {
-        if let Some(listener) = self.listener.get() {
-            listener.abort();
-        }
-    }
-}
-
-/// Subscribes to the revocations channel and empties the cache on each message, for as long as
-/// the cache lives. While not subscribed (at first, or after the connection dropped, until it
-/// is back), the cache answers nothing: every check is a round trip.
-async fn listen(cache: Weak<NotRevoked>, client: Client, channel: String) {
-    loop {
-        if let Ok(mut pubsub) = client.get_async_pubsub().await
-            && pubsub.subscribe(&channel).await.is_ok()
-        {
-            let Some(live) = cache.upgrade() else { return };
-            live.forget_all(Some(true));
-            drop(live);
-            let mut messages = pubsub.into_on_message();
-            while messages.next().await.is_some() {
-                let Some(live) = cache.upgrade() else { return };
-                live.forget_all(None);
-            }
-        }
-        let Some(live) = cache.upgrade() else { return };
-        live.forget_all(Some(false));
-        drop(live);
-        tokio::time::sleep(RESUBSCRIBE_AFTER).await;
-    }
-}
-
 impl RedisSessions {
     /// Connects to the Redis at `url` (`redis://host:port/db`), with a 1 s response timeout.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -235,32 +107,36 @@ impl RedisSessions {
     ///
     /// A revocation made through this store is honoured here at once. One made on another
     /// replica is honoured here as soon as its message arrives: the script that records it
-    /// publishes it in the same step, so Redis has sent it before the revoking replica hears
-    /// back (a fraction of a millisecond on one network). `bound` is the backstop for a message
-    /// that is late: no answer is older than it. While the subscription is down (at start, or
-    /// when the connection drops, until it is back), nothing is answered from the cache.
+    /// publishes it in the same step, and Redis delivers it within a fraction of a millisecond
+    /// on one network (a request sent here in that instant may still pass). `bound` is the
+    /// backstop for a message that is late: no answer is older than it.
+    ///
+    /// Nothing is answered from the cache unless it is listening: subscribed, and the
+    /// subscription heard from (a message, or the answer to a `PING` sent each quiet second)
+    /// within the last 3 s. At start, after a dropped connection, and when a connection dies
+    /// silently, every check is a round trip again (so 503 while Redis is unreachable) until
+    /// the subscription is back.
+    ///
+    /// Needs the right to `SUBSCRIBE` to and `PUBLISH` on that channel (Redis 7 ACLs grant no
+    /// channels by default): without it the cache stays unused, with a warning in the log.
+    /// Channels span a server's databases: apps on one Redis with different `/db` numbers
+    /// empty each other's caches unless they use different [`prefix`](Self::prefix)es.
     ///
     /// Off by default: without it every guarded request costs one round trip to Redis.
     pub fn cache_not_revoked(mut self, bound: Duration) -> Self {
-        self.cache = (!bound.is_zero()).then(|| {
-            Arc::new(NotRevoked {
-                bound,
-                hasher: RandomState::new(),
-                state: Mutex::new(CacheState {
-                    generation: 0,
-                    subscribed: false,
-                    answers: HashMap::new(),
-                }),
-                listener: OnceLock::new(),
-            })
-        });
+        self.cache = (!bound.is_zero())
+            .then(|| NotRevoked::new(bound, self.client.clone(), self.key("revoked", &[])));
         self
     }
 
-    /// Names the keys `{prefix}:…` (default `jwt-router`), for apps that share a Redis.
+    /// Names the keys `{prefix}:…` (default `jwt-router`), for apps that share a Redis. A
+    /// not-revoked cache starts over, on this prefix's channel.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
-        self
+        match self.cache.as_ref().map(|cache| cache.bound()) {
+            Some(bound) => self.cache_not_revoked(bound),
+            None => self,
+        }
     }
 
     fn key(&self, kind: &str, parts: &[&str]) -> String {
@@ -279,7 +155,7 @@ impl fmt::Debug for RedisSessions {
             .field("prefix", &self.prefix)
             .field(
                 "cache_not_revoked",
-                &self.cache.as_ref().map(|cache| cache.bound),
+                &self.cache.as_ref().map(|cache| cache.bound()),
             )
             .finish_non_exhaustive()
     }
@@ -341,23 +217,18 @@ impl SessionStore for RedisSessions {
                 .map_err(StoreError::new);
             // Also when it failed: the script may have run before the answer was lost.
             if let Some(cache) = &self.cache {
-                cache.forget_all(None);
+                cache.forget_all();
             }
             revoked
         })
     }
 
     fn is_revoked<'a>(&'a self, token: Presented<'a>) -> StoreFuture<'a, bool> {
-        let cached = self.cache.as_ref().map(|cache| {
-            cache.listen(&self.client, || self.key("revoked", &[]));
-            (cache, cache.key(&token))
-        });
-        if let Some((cache, key)) = cached
-            && cache.fresh(key)
-        {
-            return Box::pin(std::future::ready(Ok(false)));
-        }
-        let generation = cached.and_then(|(cache, _)| cache.generation());
+        let pending = match self.cache.as_ref().map(|cache| cache.lookup(&token)) {
+            Some(Lookup::NotRevoked) => return Box::pin(std::future::ready(Ok(false))),
+            Some(Lookup::Ask(pending)) => pending,
+            None => None,
+        };
         // One MGET: the entity's "issued before" instant, then the token's and the family's
         // markers when the token has them.
         let mut keys = vec![self.key("entity", &[token.table, token.sub])];
@@ -373,8 +244,8 @@ impl SessionStore for RedisSessions {
             let (entity, marks) = values.split_first().unwrap_or((&None, &[]));
             let revoked = entity.is_some_and(|before_us| token.issued_us <= before_us)
                 || marks.iter().any(Option::is_some);
-            if let (false, Some((cache, key)), Some(generation)) = (revoked, cached, generation) {
-                cache.remember(key, generation);
+            if let (false, Some(cache), Some(pending)) = (revoked, &self.cache, pending) {
+                cache.remember(pending);
             }
             Ok(revoked)
         })

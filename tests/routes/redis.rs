@@ -295,3 +295,42 @@ async fn a_not_revoked_cache_saves_round_trips_and_hears_every_replicas_revocati
     let server = RedisServer::start_on(server.port).expect("restarts");
     until_cached(&server, &cached, &access).await;
 }
+
+#[tokio::test]
+async fn a_not_revoked_cache_stops_answering_when_its_subscription_falls_silent() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let cached = app_on(
+        server
+            .store()
+            .await
+            .cache_not_revoked(Duration::from_secs(600)),
+    );
+    let (access, _) = pair(&cached, 1).await;
+    until_cached(&server, &cached, &access).await;
+
+    // Redis answers nobody for 8 s, the subscription's pings included, yet every connection
+    // stays open: the cache must go deaf (3 s) rather than answer on.
+    let paused = std::process::Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &server.port.to_string()])
+        .args(["CLIENT", "PAUSE", "8000", "ALL"])
+        .output()
+        .expect("redis-cli runs");
+    assert!(paused.status.success(), "{paused:?}");
+    let paused_at = Instant::now();
+    loop {
+        let reply = get(&cached, "/me", Some(&access)).await;
+        if reply.status != StatusCode::OK {
+            let unavailable = (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable");
+            assert_eq!(refused(&reply), unavailable, "{reply:?}");
+            break;
+        }
+        assert!(
+            paused_at.elapsed() < Duration::from_secs(7),
+            "the cache answered for {:?} from a silent subscription",
+            paused_at.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

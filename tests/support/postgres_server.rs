@@ -43,6 +43,18 @@ impl PostgresServer {
         let owner = Owner::for_postgres();
         static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
         let template = TEMPLATE.get_or_init(|| template(&bin, owner));
+        // A port found free may be taken before the server binds it: then try another.
+        for _ in 0..5 {
+            if let Some(server) = Self::launch(&bin, owner, template) {
+                return Some(server);
+            }
+        }
+        panic!("postgres found no free port in 5 tries");
+    }
+
+    /// A server on a copy of `template` and a free port; `None` when another process took the
+    /// port first.
+    fn launch(bin: &Path, owner: Owner, template: &Path) -> Option<Self> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "jwt-router-postgres-{}-{}",
@@ -61,12 +73,8 @@ impl PostgresServer {
             .arg("-D")
             .arg(&dir)
             .args(["-p", &port.to_string()])
-            .args([
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "unix_socket_directories=",
-            ])
+            .args(["-c", "listen_addresses=127.0.0.1"])
+            .args(["-c", "unix_socket_directories="])
             // Throwaway data: no waiting for the disk.
             .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
             .args(["-c", "full_page_writes=off"])
@@ -76,19 +84,28 @@ impl PostgresServer {
             .expect("postgres starts");
         let mut server = Self { child, port, dir };
         let deadline = Instant::now() + Duration::from_secs(30);
+        // Ready when *this* server says so (line 8 of its postmaster.pid), not when something
+        // answers on the port.
+        let pid_file = server.dir.join("postmaster.pid");
         loop {
-            let ready = Command::new(bin.join("pg_isready"))
-                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
-                .stdout(Stdio::null())
-                .status()
-                .expect("pg_isready runs");
-            if ready.success() {
+            let status = std::fs::read_to_string(&pid_file).unwrap_or_default();
+            if status
+                .lines()
+                .nth(7)
+                .is_some_and(|line| line.trim() == "ready")
+            {
                 return Some(server);
             }
             let exited = server.child.try_wait().expect("the server's status");
+            let log = || std::fs::read_to_string(&log).unwrap_or_default();
+            if exited.is_some() && log().contains("could not bind") {
+                return None;
+            }
             if exited.is_some() || Instant::now() > deadline {
-                let log = std::fs::read_to_string(&log).unwrap_or_default();
-                panic!("postgres never accepted connections on {port} ({exited:?}):\n{log}");
+                panic!(
+                    "postgres never got ready on {port} ({exited:?}):\n{}",
+                    log()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -111,7 +128,7 @@ impl Drop for PostgresServer {
     }
 }
 
-/// The directory of `postgres`, `initdb` and `pg_isready`: Debian keeps them out of `PATH`, in
+/// The directory of `postgres` and `initdb`: Debian keeps them out of `PATH`, in
 /// /usr/lib/postgresql/<version>/bin (the newest version wins).
 fn bin_dir() -> Option<PathBuf> {
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
@@ -143,7 +160,7 @@ fn template(bin: &Path, owner: Owner) -> PathBuf {
         "jwt-router-postgres-{version}-template-u{}",
         owner.uid()
     ));
-    if template.join("PG_VERSION").exists() {
+    if owned_by(&template, owner) && template.join("PG_VERSION").exists() {
         return template;
     }
     let fresh = template.with_extension(std::process::id().to_string());
@@ -154,11 +171,23 @@ fn template(bin: &Path, owner: Owner) -> PathBuf {
         .arg(&fresh)
         .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C"])
         .arg("--no-sync"));
-    if std::fs::rename(&fresh, &template).is_err() {
-        // Another process was first: use its template.
-        let _ = std::fs::remove_dir_all(&fresh);
+    if std::fs::rename(&fresh, &template).is_ok() {
+        return template;
     }
-    template
+    if owned_by(&template, owner) {
+        // Another test process was first: use its template.
+        let _ = std::fs::remove_dir_all(&fresh);
+        return template;
+    }
+    // Something else holds the name in the shared temporary directory: never run it.
+    fresh
+}
+
+/// Whether `dir` is a directory (not a link) of `owner` that no one else may touch, as
+/// `initdb` makes it.
+fn owned_by(dir: &Path, owner: Owner) -> bool {
+    std::fs::symlink_metadata(dir)
+        .is_ok_and(|meta| meta.is_dir() && meta.uid() == owner.uid() && meta.mode() & 0o077 == 0)
 }
 
 /// Runs `command` to its end; panics with its output when it fails.

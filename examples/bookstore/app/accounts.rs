@@ -52,18 +52,9 @@ impl Login {
     }
 }
 
+/// A name as stored: trimmed, not empty, bounded, no control characters.
 pub(crate) fn valid_name(name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(ApiError::invalid_field("name", "must not be empty"));
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(ApiError::invalid_field(
-            "name",
-            &format!("must be at most {MAX_NAME_CHARS} characters"),
-        ));
-    }
-    Ok(name.to_owned())
+    super::text::required("name", name, MAX_NAME_CHARS)
 }
 
 /// Trimmed and lowercased: how emails are stored and compared.

@@ -10,6 +10,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Path};
 use super::reply::Data;
+use super::text::{optional, required};
 use super::users::User;
 
 const MAX_TITLE_CHARS: usize = 300;
@@ -41,32 +42,12 @@ impl BookInput {
         Ok(Self {
             title: required("title", &self.title, MAX_TITLE_CHARS)?,
             author: required("author", &self.author, MAX_AUTHOR_CHARS)?,
-            description: match self.description.as_deref().map(str::trim) {
-                None | Some("") => None,
-                Some(text) if text.chars().count() > MAX_DESCRIPTION_CHARS => {
-                    return Err(ApiError::invalid_field(
-                        "description",
-                        &format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
-                    ));
-                }
-                Some(text) => Some(text.to_owned()),
+            description: match &self.description {
+                Some(text) => optional("description", text, MAX_DESCRIPTION_CHARS, true)?,
+                None => None,
             },
         })
     }
-}
-
-fn required(field: &str, value: &str, max_chars: usize) -> Result<String, ApiError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(ApiError::invalid_field(field, "must not be empty"));
-    }
-    if value.chars().count() > max_chars {
-        return Err(ApiError::invalid_field(
-            field,
-            &format!("must be at most {max_chars} characters"),
-        ));
-    }
-    Ok(value.to_owned())
 }
 
 fn title_taken(err: sqlx::Error) -> ApiError {

@@ -145,14 +145,20 @@ impl ApiError {
     }
 }
 
-/// PostgreSQL: SQLSTATE classes 08 (connection lost), 40 (serialization failure, deadlock),
-/// 53 (out of connections or memory) and 57P (shutting down). SQLite: SQLITE_BUSY (5),
-/// SQLITE_LOCKED (6) and their extended codes, when the busy timeout ran out.
+/// PostgreSQL: SQLSTATE classes 08 (connection lost; not 08P01, a protocol violation), 40
+/// (serialization failure, deadlock) and 53 (out of connections or memory), a server shutting
+/// down or starting (57P01-57P03), a statement timeout (57014), a lock not available (55P03).
+/// SQLite: SQLITE_BUSY (5), SQLITE_LOCKED (6) and their extended codes, when the busy timeout
+/// ran out.
 fn worth_a_retry(err: &dyn DatabaseError) -> bool {
     if let Some(err) = err.try_downcast_ref::<PgDatabaseError>() {
-        return ["08", "40", "53", "57P"]
+        let code = err.code();
+        return code != "08P01"
+            && [
+                "08", "40", "53", "57P01", "57P02", "57P03", "57014", "55P03",
+            ]
             .iter()
-            .any(|class| err.code().starts_with(class));
+            .any(|prefix| code.starts_with(prefix));
     }
     err.code().is_some_and(|code| {
         code.parse::<i32>()

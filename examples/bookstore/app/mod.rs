@@ -18,6 +18,7 @@ mod passwords;
 mod reply;
 mod sessions;
 mod teachers;
+mod text;
 mod throttle;
 mod users;
 
