@@ -212,6 +212,17 @@ async fn a_redis_that_goes_away_is_a_503_and_its_return_is_used_again() {
     assert_eq!(refreshed(&app, &refresh).await.status, StatusCode::OK);
 }
 
+/// An app whose store caches "not revoked" answers with a bound far beyond any wait of these
+/// tests: what they see comes from the channel and the heartbeat, never from the bound.
+async fn cached_app(server: &RedisServer) -> GuardedRouter<Db> {
+    app_on(
+        server
+            .store()
+            .await
+            .cache_not_revoked(Duration::from_secs(600)),
+    )
+}
+
 /// Waits (up to 10 s) until `app`'s checks of `token` are answered from its cache: two in a row
 /// that cost Redis no `MGET`.
 async fn until_cached(server: &RedisServer, app: &GuardedRouter<Db>, token: &str) {
@@ -253,13 +264,7 @@ async fn a_not_revoked_cache_saves_round_trips_and_hears_every_replicas_revocati
     let Some(mut server) = RedisServer::start() else {
         return;
     };
-    // A bound far beyond the waits below: what they see comes from the channel, not the bound.
-    let cached = app_on(
-        server
-            .store()
-            .await
-            .cache_not_revoked(Duration::from_secs(600)),
-    );
+    let cached = cached_app(&server).await;
     let plain = app_on(server.store().await);
 
     // Seen again, a token costs no round trip.
@@ -307,12 +312,7 @@ async fn a_not_revoked_cache_stops_answering_when_its_subscription_falls_silent(
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let cached = app_on(
-        server
-            .store()
-            .await
-            .cache_not_revoked(Duration::from_secs(600)),
-    );
+    let cached = cached_app(&server).await;
     let (access, _) = pair(&cached, 1).await;
     until_cached(&server, &cached, &access).await;
 
