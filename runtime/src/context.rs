@@ -98,7 +98,7 @@ pub(crate) fn presented(claims: &Claims) -> Presented<'_> {
         family: claims.fam.as_deref(),
         table: &claims.table_name,
         sub: &claims.sub,
-        issued_us: claims.issued_us(),
+        issued_us: claims.session_us(),
     }
 }
 

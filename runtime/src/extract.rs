@@ -176,6 +176,7 @@ impl Tokens {
             Some(caller) if caller.table_name == E::TABLE_NAME && caller.sub == id.to_string() => {
                 Kind {
                     family: caller.fam.clone(),
+                    since_us: Some(caller.session_us()),
                     ..Kind::default()
                 }
             }

@@ -52,7 +52,13 @@ if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[
 ///
 /// The connection is multiplexed and reconnects by itself; a command that gets no answer
 /// within the response timeout (default 1 s) fails, and jwt-router then refuses with 503
-/// `store_unavailable` rather than wait or admit.
+/// `store_unavailable` rather than wait or admit (after a Redis restart, also the first
+/// command of each replica, on the connection that broke).
+///
+/// Run Redis with persistence (`appendonly yes`): a Redis that restarts empty has forgotten
+/// every revocation and spent refresh token, so a logged-out token would pass again until it
+/// expires. Keep `maxmemory-policy` at `noeviction` (or a `volatile-*` policy, since every key
+/// this store writes expires) for the same reason.
 ///
 /// ```no_run
 /// # extern crate jwt_router_runtime as jwt_router;

@@ -83,7 +83,9 @@ pub struct Presented<'a> {
     pub table: &'a str,
     /// The entity's id (`sub`).
     pub sub: &'a str,
-    /// When the token was issued, in microseconds since the Unix epoch.
+    /// When the token's session began, in microseconds since the Unix epoch: the token's own
+    /// issue time, or for a token minted by a refresh or a renewal, its login's. "Log out
+    /// everywhere" refuses every token whose session began at or before its instant.
     pub issued_us: u64,
 }
 

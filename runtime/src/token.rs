@@ -74,6 +74,11 @@ pub struct Claims {
     /// second apart by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iat_us: Option<u64>,
+    /// When the session this token continues began (its login), in microseconds, on a token
+    /// minted by a refresh or a renewal: "log out everywhere" cuts off every token of a session
+    /// begun before it, also one a refresh in flight minted just after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth_us: Option<u64>,
     /// The whole claims JSON, for [`get`](Self::get).
     #[serde(skip)]
     raw: Arc<str>,
@@ -150,6 +155,7 @@ impl Claims {
             fresh: false,
             csrf: None,
             iat_us: None,
+            auth_us: None,
             raw: Arc::from(""),
             lookup: None,
             external: false,
@@ -184,11 +190,13 @@ impl Claims {
         }
     }
 
-    /// When the token was issued, in microseconds since the Unix epoch. A token without the
-    /// precise time (minted before sessions existed) counts as issued at the start of its `iat`
-    /// second, so "log out everywhere" later in that second cuts it off too.
-    pub(crate) fn issued_us(&self) -> u64 {
-        self.iat_us
+    /// When the token's session began, in microseconds since the Unix epoch: its login's time
+    /// (`auth_us`) for a refreshed or renewed token, else its own. A token without the precise
+    /// time (minted before sessions existed) counts as issued at the start of its `iat` second,
+    /// so "log out everywhere" later in that second cuts it off too.
+    pub(crate) fn session_us(&self) -> u64 {
+        self.auth_us
+            .or(self.iat_us)
             .unwrap_or_else(|| self.iat.saturating_mul(1_000_000))
     }
 
@@ -201,7 +209,7 @@ impl Claims {
 }
 
 /// The claims jwt-router sets itself; the application's own claims can't take these names.
-const REGISTERED: [&str; 15] = [
+const REGISTERED: [&str; 16] = [
     "sub",
     "table_name",
     "iat",
@@ -217,6 +225,7 @@ const REGISTERED: [&str; 15] = [
     "fresh",
     "csrf",
     "iat_us",
+    "auth_us",
 ];
 
 /// The refusal of a token over the size cap, wherever the cap is checked first.
@@ -368,6 +377,7 @@ impl TokenKeys {
             fresh: kind.fresh,
             csrf: kind.csrf,
             iat_us: Some(iat_us),
+            auth_us: kind.since_us,
             ..Claims::bare(sub, table_name, iat, exp)
         };
         let json = if custom.is_empty() {
@@ -426,7 +436,8 @@ impl TokenKeys {
         self.successor(claims, kind)
     }
 
-    /// A token for the same entity as `claims`, with its grants and custom claims, of `kind`.
+    /// A token for the same entity as `claims`, with its grants and custom claims, of `kind`,
+    /// in the session of `claims`.
     pub(crate) fn successor(&self, claims: &Claims, kind: Kind) -> Result<String, AuthError> {
         // A provider's short-lived token must not become one of ours that outlives it.
         if claims.external {
@@ -437,6 +448,10 @@ impl TokenKeys {
         let grants = Grants {
             roles: claims.roles.clone(),
             scope: claims.scope.clone(),
+        };
+        let kind = Kind {
+            since_us: Some(claims.session_us()),
+            ..kind
         };
         self.issue(
             &claims.table_name,
@@ -531,6 +546,8 @@ pub(crate) struct Kind {
     pub(crate) csrf: Option<String>,
     /// An expiry other than the configured lifetime: a rotated refresh token keeps its family's.
     pub(crate) exp: Option<u64>,
+    /// When the session it continues began, in microseconds (`auth_us`); `None` for a login's.
+    pub(crate) since_us: Option<u64>,
 }
 
 impl Kind {

@@ -397,6 +397,38 @@ async fn logout_everywhere_cuts_off_every_earlier_token_of_the_entity_only() {
     assert_eq!(get(&app, "/me", Some(&fresh)).await.body, "ada");
 }
 
+/// A refresh that checked its token just before a logout everywhere mints its pair just after
+/// (an attacker refreshing a stolen token in a loop won this race about half the time): the
+/// pair belongs to a session begun before the logout, and is refused with it.
+#[tokio::test]
+async fn a_token_minted_after_logout_everywhere_from_an_earlier_session_is_refused() {
+    let jwt = builder()
+        .sessions(MemorySessions::new())
+        .build()
+        .expect("valid configuration");
+    let app = jwt.router(Db::seeded());
+    let (access, refresh) = pair(&app, 1).await;
+    let next = refreshed(&app, &refresh).await;
+    assert_eq!(next.status, StatusCode::OK, "{next:?}");
+    let refreshed_access = next.body["token"].as_str().expect("token").to_owned();
+    // What the refresh in flight had verified, before the logout.
+    let checked = jwt.verify(&refreshed_access).expect("verifies");
+
+    let reply = post(&app, "/logout-all", Some(&access)).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{reply:?}");
+    let minted_after = jwt.update_token(&checked).expect("renews");
+    assert!(
+        claims_of(&minted_after)["iat_us"].as_u64() > claims_of(&access)["iat_us"].as_u64(),
+        "minted after the logout"
+    );
+    for token in [&refreshed_access, &minted_after] {
+        assert_eq!(refused(&get(&app, "/me", Some(token)).await), REVOKED);
+    }
+    // A login after the logout is a session of its own.
+    let (fresh, _) = pair(&app, 1).await;
+    assert_eq!(get(&app, "/me", Some(&fresh)).await.body, "ada");
+}
+
 #[tokio::test]
 async fn a_failing_store_fails_closed_with_503_and_recovers() {
     let (app, store) = app();
