@@ -53,6 +53,13 @@ struct State {
     listener: Option<AbortHandle>,
 }
 
+impl State {
+    fn forget_all(&mut self) {
+        self.generation += 1;
+        self.answers.clear();
+    }
+}
+
 /// What a check should do.
 pub(crate) enum Lookup {
     /// Answered: not revoked.
@@ -135,16 +142,13 @@ impl NotRevoked {
 
     /// A revocation was made or heard of: no answer asked for before it is used or kept.
     pub(crate) fn forget_all(&self) {
-        let mut state = self.state();
-        state.generation += 1;
-        state.answers.clear();
+        self.state().forget_all();
     }
 
     /// The subscription is up (and heard from now), or down.
     fn set_listening(&self, listening: bool) {
         let mut state = self.state();
-        state.generation += 1;
-        state.answers.clear();
+        state.forget_all();
         state.listening = listening.then(Instant::now);
     }
 
@@ -250,25 +254,24 @@ async fn hear(cache: &Weak<NotRevoked>, pubsub: redis::aio::PubSub) -> bool {
     drop(live);
     let (mut sink, mut messages) = pubsub.split();
     loop {
-        let heard = match tokio::time::timeout(HEARTBEAT, messages.next()).await {
-            Ok(Some(_)) => Some(true),
-            Ok(None) => None,
+        // A message, or a quiet second answered by a ping; anything else ends the subscription.
+        let message = match tokio::time::timeout(HEARTBEAT, messages.next()).await {
+            Ok(Some(_)) => true,
+            Ok(None) => return true,
             Err(_) => {
                 let ping = tokio::time::timeout(CONNECT_TIMEOUT, sink.ping::<redis::Value>());
-                ping.await.is_ok_and(|pong| pong.is_ok()).then_some(false)
+                if !ping.await.is_ok_and(|pong| pong.is_ok()) {
+                    return true;
+                }
+                false
             }
         };
         let Some(live) = cache.upgrade() else {
             return false;
         };
-        match heard {
-            Some(message) => {
-                if message {
-                    live.forget_all();
-                }
-                live.heard();
-            }
-            None => return true,
+        if message {
+            live.forget_all();
         }
+        live.heard();
     }
 }
