@@ -113,9 +113,9 @@ impl RedisSessions {
     ///
     /// A revocation made through this store is honoured here at once. One made on another
     /// replica is honoured here as soon as its message arrives: the script that records it
-    /// publishes it in the same step, and Redis delivers it within a fraction of a millisecond
-    /// on one network (a request sent here in that instant may still pass). `bound` is the
-    /// backstop for a message that is late: no answer is older than it.
+    /// publishes it in the same step (a request that reaches this replica before the message
+    /// does may still pass). `bound` is the backstop for a message that is late: no answer is
+    /// older than it.
     ///
     /// Nothing is answered from the cache unless it is listening: subscribed, and the
     /// subscription heard from (a message, or the answer to a `PING` sent each quiet second)
