@@ -25,7 +25,7 @@ impl Db {
 }
 
 /// The engine of a `DATABASE_URL`, by its scheme.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 enum Engine {
     Sqlite,
     Postgres,
@@ -41,6 +41,43 @@ impl Engine {
                 redact(url)
             )
             .into()),
+        }
+    }
+
+    /// The pool for `url` of this engine. SQLite: WAL so readers don't block the writer, a
+    /// busy timeout so concurrent writers wait their turn instead of failing with SQLITE_BUSY,
+    /// foreign keys enforced, and an in-memory database kept on exactly one connection (it
+    /// lives as long as one of them).
+    fn pool_options(self, url: &str) -> AnyPoolOptions {
+        let options = match self {
+            Self::Postgres => return AnyPoolOptions::new().max_connections(16),
+            Self::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+            }
+            Self::Sqlite => AnyPoolOptions::new().max_connections(8),
+        };
+        options.after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::raw_sql(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .execute(conn)
+                .await
+                .map(drop)
+            })
+        })
+    }
+
+    /// What to check when the database can't be opened.
+    fn hint(self) -> &'static str {
+        match self {
+            Self::Sqlite => "`?mode=rwc` creates a missing file",
+            Self::Postgres => "is the server up, and does the database exist?",
         }
     }
 
@@ -82,50 +119,20 @@ pub(crate) fn redact(url: &str) -> String {
 /// Opens the pool for `url` and brings the schema up to date: any sqlx SQLite URL (e.g.
 /// `sqlite://bookstore.db?mode=rwc`, `sqlite::memory:`) or PostgreSQL URL
 /// (`postgres://user:password@host/database`).
-///
-/// On SQLite: WAL so readers don't block the writer, a busy timeout so concurrent writers wait
-/// their turn instead of failing with SQLITE_BUSY, and foreign keys enforced.
 pub(crate) async fn connect(url: &str) -> Result<Db, super::Error> {
     sqlx::any::install_default_drivers();
     let engine = Engine::of(url)?;
     let location = redact(url);
-    let options = match engine {
-        // An in-memory database lives as long as one of its connections: keep exactly one.
-        Engine::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
-            AnyPoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        }
-        Engine::Sqlite => AnyPoolOptions::new().max_connections(8),
-        Engine::Postgres => AnyPoolOptions::new().max_connections(16),
-    };
-    let options = if engine == Engine::Sqlite {
-        options.after_connect(|conn, _| {
-            Box::pin(async move {
-                sqlx::raw_sql(
-                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                )
-                .execute(conn)
-                .await
-                .map(drop)
-            })
-        })
-    } else {
-        options
-    };
-    let pool = options
+    let pool = engine
+        .pool_options(url)
         .acquire_timeout(Duration::from_secs(10))
         .connect(url)
         .await
         .map_err(|err| {
-            let hint = match engine {
-                Engine::Sqlite => "`?mode=rwc` creates a missing file",
-                Engine::Postgres => "is the server up, and does the database exist?",
-            };
-            format!("cannot open the database {location}: {err} ({hint})")
+            format!(
+                "cannot open the database {location}: {err} ({})",
+                engine.hint()
+            )
         })?;
     engine
         .migrator()
