@@ -40,9 +40,13 @@ impl PostgresServer {
             );
             return None;
         };
-        let owner = Owner::for_postgres();
-        static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
-        let template = TEMPLATE.get_or_init(|| template(&bin, owner));
+        // Who runs the servers, and the cluster they copy: found once per test process.
+        static SETUP: OnceLock<(Owner, PathBuf)> = OnceLock::new();
+        let (owner, template) = SETUP.get_or_init(|| {
+            let owner = Owner::for_postgres();
+            (owner, template(&bin, owner))
+        });
+        let owner = *owner;
         // A port found free may be taken before the server binds it: then try another.
         for _ in 0..5 {
             if let Some(server) = Self::launch(&bin, owner, template) {
